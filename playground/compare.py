@@ -1,0 +1,274 @@
+"""One question, four answers: Base, Base+RAG, Fine-tuned, Fine-tuned+RAG.
+
+Retrieval runs once and both RAG conditions get the same passages, so the only
+difference between the columns is the model and whether it saw the passages.
+Each condition streams on its own and fails on its own: an error becomes that
+condition's ``error`` while the others still answer.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from playground.config import GenerationParams, RetrievalSettings
+from playground.errors import ConfigError, PlaygroundError
+from playground.index import Hit, PlaygroundIndex
+from playground.models import Catalogue, Message, Metrics, ModelInfo
+
+CONDITIONS = ("base", "base+rag", "ft", "ft+rag")
+LABELS = {"base": "Base", "base+rag": "Base+RAG", "ft": "Fine-tuned", "ft+rag": "Fine-tuned+RAG"}
+HELP = {
+    "base": "The base model alone: what it already knows.",
+    "base+rag": "The base model given the retrieved passages: knowledge supplied at question time.",
+    "ft": "The fine-tuned model alone: knowledge and style learned into its weights.",
+    "ft+rag": "The fine-tuned model given the same passages: both at once.",
+}
+
+DEFAULT_SYSTEM = "You are a helpful assistant. Answer briefly and precisely."
+DEFAULT_RAG_TEMPLATE = (
+    "Answer the question using the context below. "
+    "If the context does not contain the answer, say that you don't know.\n\n"
+    "Context:\n{context}\n\n"
+    "Question: {question}"
+)
+
+
+@dataclass(frozen=True)
+class PromptSettings:
+    """What the models are told. The RAG template is shown and editable in the UI."""
+
+    system: str = DEFAULT_SYSTEM
+    rag_template: str = DEFAULT_RAG_TEMPLATE
+
+    def __post_init__(self) -> None:
+        fields = {name for _, name, _, _ in string.Formatter().parse(self.rag_template) if name is not None}
+        missing = {"context", "question"} - fields
+        if missing:
+            names = ", ".join("{" + m + "}" for m in sorted(missing))
+            raise ConfigError(f"PromptSettings.rag_template needs the placeholder(s) {names}")
+        unknown = fields - {"context", "question"}
+        if unknown:
+            raise ConfigError(
+                f"PromptSettings.rag_template has unknown placeholder(s) {sorted(unknown)}: "
+                "only {context} and {question} are filled (write {{ and }} for literal braces)"
+            )
+
+    def messages(self, question: str, hits: list[Hit] | None) -> list[Message]:
+        """The chat messages of a condition: RAG conditions get the template filled with the passages."""
+        user = question if hits is None else self.rag_template.format(context=format_context(hits), question=question)
+        return [{"role": "system", "content": self.system}, {"role": "user", "content": user}]
+
+
+def format_context(hits: list[Hit]) -> str:
+    """Number the passages and name their source, so an answer can cite them.
+
+    >>> from playground.index import Hit
+    >>> print(format_context([Hit("n", "a.pdf", 2, 1.0, "Text.", 1)]))
+    [1] a.pdf, page 2
+    Text.
+    """
+    blocks = []
+    for i, hit in enumerate(hits, start=1):
+        where = f"{hit.file_name}, page {hit.page}" if hit.page else hit.file_name
+        blocks.append(f"[{i}] {where}\n{hit.text.strip()}")
+    return "\n\n".join(blocks)
+
+
+@dataclass
+class Source:
+    """A passage a RAG answer was given, with the spans of it that the answer repeats."""
+
+    file_name: str
+    page: int | None
+    score: float
+    similarity: float | None
+    rank: int
+    text: str
+    used_spans: list[tuple[int, int]] = field(default_factory=list)
+
+    @classmethod
+    def from_hit(cls, hit: Hit) -> Source:
+        return cls(hit.file_name, hit.page, hit.score, hit.similarity, hit.rank, hit.text)
+
+
+@dataclass
+class ConditionResult:
+    condition: str
+    model: str  # model id
+    text: str = ""
+    metrics: Metrics | None = None
+    sources: list[Source] = field(default_factory=list)
+    messages: list[Message] = field(default_factory=list)  # the exact prompt
+    retrieval_s: float | None = None  # shared retrieval time, for RAG conditions
+    error: str | None = None
+    note: str | None = None
+
+    @property
+    def label(self) -> str:
+        return LABELS[self.condition]
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["metrics"] = self.metrics.as_dict() if self.metrics else None
+        return out
+
+
+class ConditionRun:
+    """One of the four answers: iterate ``stream()`` for text; ``result`` is complete afterwards."""
+
+    def __init__(
+        self, catalogue: Catalogue, result: ConditionResult, model: ModelInfo | None, params: GenerationParams
+    ):
+        self._catalogue = catalogue
+        self._model = model
+        self._params = params
+        self.result = result
+
+    @property
+    def condition(self) -> str:
+        return self.result.condition
+
+    def stream(self) -> Iterator[str]:
+        result = self.result
+        if result.error or self._model is None:
+            return
+        try:
+            generation = self._catalogue.chat(self._model, result.messages, self._params)
+            yield from generation
+            result.text, result.metrics = generation.text, generation.metrics
+        except PlaygroundError as err:
+            result.error = str(err)
+        except Exception as err:  # an unexpected failure still stays in its own card
+            result.error = f"{type(err).__name__}: {err}"
+        if result.sources and result.text:
+            for source in result.sources:
+                source.used_spans = answer_spans(result.text, source.text)
+
+    def run(self) -> ConditionResult:
+        for _ in self.stream():
+            pass
+        return self.result
+
+
+@dataclass
+class CompareRun:
+    question: str
+    hits: list[Hit]
+    retrieval_s: float | None
+    conditions: list[ConditionRun]
+    retrieval_error: str | None = None
+
+    def run_all(self) -> list[ConditionResult]:
+        return [c.run() for c in self.conditions]
+
+    def results(self) -> list[ConditionResult]:
+        return [c.result for c in self.conditions]
+
+
+def compare(
+    question: str,
+    *,
+    catalogue: Catalogue,
+    base: ModelInfo,
+    finetuned: ModelInfo | None = None,
+    index: PlaygroundIndex | None = None,
+    retrieval: RetrievalSettings | None = None,
+    generation: GenerationParams | None = None,
+    prompts: PromptSettings | None = None,
+) -> CompareRun:
+    """Retrieve once and set up the four conditions; nothing is generated until they are iterated."""
+    question = question.strip()
+    if not question:
+        raise ConfigError("the question is empty: type a question first")
+    retrieval = retrieval or RetrievalSettings()
+    generation = generation or GenerationParams()
+    prompts = prompts or PromptSettings()
+    hits: list[Hit] = []
+    retrieval_s: float | None = None
+    retrieval_error: str | None = None
+    if index is None:
+        retrieval_error = "No index yet: add documents and build the index to see the RAG answers."
+    else:
+        started = time.perf_counter()
+        try:
+            hits = index.retrieve(question, retrieval)
+        except PlaygroundError as err:
+            retrieval_error = str(err)
+        retrieval_s = time.perf_counter() - started
+    ft_note = None
+    if finetuned is None:
+        finetuned = base
+        ft_note = "No fine-tuned model chosen yet: this slot runs the base model."
+    runs = []
+    for condition in CONDITIONS:
+        model = finetuned if condition.startswith("ft") else base
+        rag = condition.endswith("+rag")
+        result = ConditionResult(
+            condition=condition, model=model.id, note=ft_note if condition.startswith("ft") else None
+        )
+        if rag:
+            result.retrieval_s = retrieval_s
+            result.error = retrieval_error
+            result.sources = [Source.from_hit(h) for h in hits]
+        if not result.error:
+            result.messages = prompts.messages(question, hits if rag else None)
+        runs.append(ConditionRun(catalogue, result, model, generation))
+    return CompareRun(question, hits, retrieval_s, runs, retrieval_error)
+
+
+_WORD = re.compile(r"\w+(?:[.,/-]\w+)*")
+
+
+def answer_spans(answer: str, passage: str, min_run: int = 3) -> list[tuple[int, int]]:
+    """Character spans of ``passage`` that ``answer`` repeats: runs of ``min_run``+ words, or any word with a digit.
+
+    Words are compared case-insensitively; neighbouring matches merge into one span.
+
+    >>> p = "Returns are accepted within 45 days under policy NW-POL-014."
+    >>> [p[a:b] for a, b in answer_spans("You can return it within 45 days (NW-POL-014).", p)]
+    ['45', 'NW-POL-014']
+    >>> [p[a:b] for a, b in answer_spans("returns are accepted within 45 days", p)]
+    ['Returns are accepted within 45 days']
+    >>> answer_spans("nothing shared here", p)
+    []
+    """
+    answer_words = [w.lower() for w in _WORD.findall(answer)]
+    grams = {tuple(answer_words[i : i + min_run]) for i in range(len(answer_words) - min_run + 1)}
+    numbers = {w for w in answer_words if any(c.isdigit() for c in w)}
+    words = [(m.start(), m.end(), m.group().lower()) for m in _WORD.finditer(passage)]
+    marked = [False] * len(words)
+    for i in range(len(words)):
+        if tuple(w for _, _, w in words[i : i + min_run]) in grams:
+            marked[i : i + min_run] = [True] * min_run
+        if words[i][2] in numbers:
+            marked[i] = True
+    spans: list[tuple[int, int]] = []
+    for i, (start, end, _) in enumerate(words):
+        if not marked[i]:
+            continue
+        if spans and i > 0 and marked[i - 1]:
+            spans[-1] = (spans[-1][0], end)
+        else:
+            spans.append((start, end))
+    return spans
+
+
+__all__ = [
+    "CONDITIONS",
+    "DEFAULT_RAG_TEMPLATE",
+    "DEFAULT_SYSTEM",
+    "HELP",
+    "LABELS",
+    "CompareRun",
+    "ConditionResult",
+    "ConditionRun",
+    "PromptSettings",
+    "Source",
+    "answer_spans",
+    "compare",
+]

