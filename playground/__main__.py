@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from playground.config import ChunkSettings, GenerationParams, RetrievalSettings
-from playground.errors import PlaygroundError
+from playground.errors import IndexStoreError, PlaygroundError
 
 
 def _progress(fraction: float, message: str) -> None:
@@ -64,6 +64,8 @@ def _index(args: argparse.Namespace) -> tuple[Any, Any]:
     from playground.embeddings import LocalEmbedding
     from playground.index import index_path
 
+    if not args.docs.exists():  # say so before spending seconds loading the embedding model
+        raise IndexStoreError(f"{args.docs} does not exist: give a folder of documents or one document")
     embed_model = LocalEmbedding()
     files, index = index_path(
         args.docs,

@@ -46,6 +46,9 @@ class LocalEmbedding(BaseEmbedding):
         super().__init__(model_name=model_name, **kwargs)
         os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a local folder never needs the Hub
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # a "Loading weights" bar per load is noise in the CLI and logs
 
         self._model = SentenceTransformer(str(path or bundled_minilm_path()), device="cpu", local_files_only=True)
 

@@ -1,0 +1,141 @@
+"""The embedded engine on the real SmolLM2: listing, streaming, metrics, limits, extra GGUFs, LoRA lineage."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from playground.config import GenerationParams
+from playground.errors import ContextWindowExceeded, ModelNotFound
+from playground.models import DEFAULT_MODEL, Catalogue
+from playground.models.embedded import BUNDLED_NAME, EmbeddedBackend, bundled_model_path
+
+pytestmark = pytest.mark.slow
+
+FRANCE = [
+    {"role": "system", "content": "You are a helpful assistant."},
+    {"role": "user", "content": "What is the capital of France?"},
+]
+STORY = [{"role": "user", "content": "Write a long story about a lighthouse keeper and a storm."}]
+
+
+def write_lora_adapter(path: Path, rank: int = 4, scale: float = 0.3, seed: int = 0) -> Path:
+    """A real GGUF LoRA adapter for the bundled model: random low-rank deltas on the q and v projections.
+
+    ``scale`` 0.3 is large enough to change a greedy answer (0.05 is not).
+    """
+    from gguf import GGUFReader, GGUFWriter
+
+    base = GGUFReader(str(bundled_model_path()))
+    rng = np.random.default_rng(seed)
+    writer = GGUFWriter(str(path), arch="llama")
+    writer.add_string("general.type", "adapter")
+    writer.add_string("adapter.type", "lora")
+    writer.add_float32("adapter.lora.alpha", float(rank))
+    writer.add_string("playground.base_model", BUNDLED_NAME)
+    for tensor in base.tensors:
+        if not tensor.name.endswith(("attn_q.weight", "attn_v.weight")):
+            continue
+        n_in, n_out = (int(x) for x in tensor.shape[:2])  # GGUF order: ne0 = inputs, ne1 = outputs
+        # numpy shapes are reversed ggml shapes: lora_a is ne=[n_in, r], lora_b is ne=[r, n_out]
+        writer.add_tensor(tensor.name + ".lora_a", (rng.standard_normal((rank, n_in)) * scale).astype(np.float32))
+        writer.add_tensor(tensor.name + ".lora_b", (rng.standard_normal((n_out, rank)) * scale).astype(np.float32))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return path
+
+
+def test_bundled_model_is_listed_with_details(embedded):
+    (model,) = [m for m in embedded.list_models() if m.name == BUNDLED_NAME]
+    assert model.id == DEFAULT_MODEL
+    assert (model.family, model.parameter_size, model.quantization) == ("llama", "135M", "Q4_1")
+    assert model.context_length and model.context_length >= 2048
+    assert model.finetuned_from is None and model.adapter_path is None
+
+
+def test_a_fresh_load_answers_correctly():
+    """Guards the batched-prompt path: a freshly loaded model's first answer must be sane, not garbage."""
+    backend = EmbeddedBackend(models_dir=Path("/nonexistent"))
+    text = backend.chat(backend.get(BUNDLED_NAME), FRANCE, GenerationParams(max_tokens=24)).collect()
+    assert "Paris" in text
+
+
+def test_streams_pieces_and_measures_the_answer(embedded, smollm):
+    generation = embedded.chat(smollm, FRANCE, GenerationParams(max_tokens=32))
+    pieces = list(generation)
+    assert len(pieces) > 1, "the answer arrives in pieces"
+    assert "".join(pieces) == generation.text and "Paris" in generation.text
+    m = generation.metrics
+    assert m is not None
+    assert m.prompt_tokens == len(embedded.prompt_tokens(smollm, FRANCE)) > 10
+    assert 1 <= m.completion_tokens <= 32
+    assert 0 < m.first_token_s <= m.latency_s
+    assert m.tokens_per_s > 0
+    assert m.context_used == m.prompt_tokens + m.completion_tokens
+    assert m.context_window == embedded.llama(smollm).n_ctx()
+
+
+def test_temperature_zero_is_reproducible_and_the_budget_holds(embedded, smollm):
+    params = GenerationParams(temperature=0.0, seed=7, max_tokens=12)
+    first = embedded.chat(smollm, STORY, params)
+    second = embedded.chat(smollm, STORY, params)
+    assert first.collect() == second.collect()
+    assert first.metrics.completion_tokens == second.metrics.completion_tokens == 12
+
+
+def test_the_chat_template_comes_from_the_gguf(embedded, smollm):
+    template = embedded.llama(smollm).metadata["tokenizer.chat_template"]
+    assert "<|im_start|>" in template
+    tokens = embedded.prompt_tokens(smollm, FRANCE)
+    text = embedded.llama(smollm).detokenize(tokens, special=True).decode()
+    assert text.startswith("<|im_start|>system\nYou are a helpful assistant.")
+    assert text.endswith("<|im_start|>assistant\n")
+
+
+def test_a_prompt_larger_than_the_window_is_refused_with_advice():
+    small = EmbeddedBackend(models_dir=Path("/nonexistent"), n_ctx=256)
+    long = [{"role": "user", "content": "word " * 400}]
+    with pytest.raises(ContextWindowExceeded, match=r"top-k.*PLAYGROUND_N_CTX"):
+        small.chat(small.get(BUNDLED_NAME), long, GenerationParams()).collect()
+
+
+def test_unknown_model_names_the_folder(embedded):
+    with pytest.raises(ModelNotFound, match=r"put its \.gguf file in"):
+        embedded.get("no-such-model")
+
+
+def test_models_folder_adds_ggufs_and_lora_adapters_with_lineage(tmp_path):
+    models = tmp_path / "models"
+    models.mkdir()
+    os.symlink(bundled_model_path(), models / "My-Copy.gguf")
+    write_lora_adapter(models / "nightwren-style.gguf")
+    (models / "broken.gguf").write_bytes(b"not a gguf")  # skipped, the others still list
+    backend = EmbeddedBackend(models_dir=models)
+    by_name = {m.name: m for m in backend.list_models()}
+    assert set(by_name) == {BUNDLED_NAME, "my-copy", "nightwren-style"}
+    tuned = by_name["nightwren-style"]
+    assert tuned.finetuned_from == DEFAULT_MODEL
+    assert tuned.adapter_path and tuned.path == str(bundled_model_path())
+    assert "fine-tuned from embedded:smollm2" in tuned.label
+
+    params = GenerationParams(max_tokens=24)
+    base_text = backend.chat(by_name[BUNDLED_NAME], FRANCE, params).collect()
+    tuned_text = backend.chat(tuned, FRANCE, params).collect()
+    assert tuned_text != base_text, "the adapter changes the answer"
+    assert backend.loads == 2
+    backend.chat(tuned, FRANCE, params).collect()
+    assert backend.loads == 2, "a loaded model is reused"
+
+
+def test_catalogue_resolves_ids_and_names(embedded):
+    catalogue = Catalogue([embedded])
+    assert catalogue.resolve(None).id == DEFAULT_MODEL
+    assert catalogue.resolve(BUNDLED_NAME).id == DEFAULT_MODEL
+    assert catalogue.resolve(DEFAULT_MODEL).id == DEFAULT_MODEL
+    with pytest.raises(ModelNotFound, match=r"available: embedded:smollm2"):
+        catalogue.resolve("gpt-17")
