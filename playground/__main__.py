@@ -36,6 +36,11 @@ def _add_docs_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--chunk-overlap", type=int, default=ChunkSettings().chunk_overlap, help=ChunkSettings.help("chunk_overlap")
     )
+    p.add_argument(
+        "--embed-model",
+        default="all-MiniLM-L6-v2",
+        help="embedding model: the bundled all-MiniLM-L6-v2, or ollama:<name> (e.g. ollama:nomic-embed-text)",
+    )
     p.add_argument("--workspace", help="workspace name for the saved index (default: the folder's name)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a readable summary")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
@@ -61,12 +66,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _index(args: argparse.Namespace) -> tuple[Any, Any]:
-    from playground.embeddings import LocalEmbedding
+    from playground.embeddings import embedding_model
     from playground.index import index_path
 
     if not args.docs.exists():  # say so before spending seconds loading the embedding model
         raise IndexStoreError(f"{args.docs} does not exist: give a folder of documents or one document")
-    embed_model = LocalEmbedding()
+    embed_model = embedding_model(args.embed_model)
     files, index = index_path(
         args.docs,
         embed_model=embed_model,

@@ -15,7 +15,7 @@ from typing import Any
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from pydantic import PrivateAttr
 
-from playground.errors import BackendError
+from playground.errors import BackendError, ConfigError
 
 DEFAULT_EMBED_MODEL = "all-MiniLM-L6-v2"
 
@@ -87,4 +87,16 @@ class LocalEmbedding(BaseEmbedding):
         return self._get_text_embedding(text)
 
 
-__all__ = ["DEFAULT_EMBED_MODEL", "LocalEmbedding", "bundled_minilm_path"]
+def embedding_model(spec: str | None = None) -> BaseEmbedding:
+    """The embedding model a spec names: the bundled default, or ``ollama:<name>`` for one served by Ollama."""
+    if not spec or spec == DEFAULT_EMBED_MODEL:
+        return LocalEmbedding()
+    backend, _, name = spec.partition(":")
+    if backend == "ollama" and name:
+        from playground.models.ollama import OllamaEmbedding
+
+        return OllamaEmbedding(name)
+    raise ConfigError(f"embedding model {spec!r}: use {DEFAULT_EMBED_MODEL!r} or 'ollama:<model>'")
+
+
+__all__ = ["DEFAULT_EMBED_MODEL", "LocalEmbedding", "bundled_minilm_path", "embedding_model"]

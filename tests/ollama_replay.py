@@ -112,6 +112,8 @@ class OllamaReplay:
         """Status and JSON payload (a list of lines for a stream) for one request."""
         self.requests.append(Request(method, path, body))
         model = body.get("model") or body.get("name")
+        if isinstance(model, str) and ":" not in model:
+            model += ":latest"  # as Ollama does: a name without a tag means its latest tag
         for key in ((path, model), (path, None)):
             if key in self.failures:
                 status, error = self.failures[key]

@@ -12,7 +12,7 @@ import pytest
 from playground.__main__ import main
 
 from .conftest import ROOT, SAMPLE_DOCS
-from .ollama_replay import unused_url
+from .ollama_replay import OllamaReplay, unused_url
 
 QUESTION = "What is the recommended interval between recalibrations of a humidity sensor?"
 
@@ -103,3 +103,22 @@ def test_a_missing_docs_folder_is_one_clear_line(capsys):
     assert main(["retrieve", "--docs", "/no/such/folder", "--question", "q"]) == 2
     err = capsys.readouterr().err
     assert err.strip() == "error: /no/such/folder does not exist: give a folder of documents or one document"
+
+
+def test_the_index_can_use_an_ollama_embedding_model(capsys, monkeypatch):
+    with OllamaReplay() as server:
+        monkeypatch.setenv("OLLAMA_HOST", server.url)
+        args = ["retrieve", "--docs", str(SAMPLE_DOCS), "--question", QUESTION, "--json", "--quiet"]
+        assert main([*args, "--embed-model", "ollama:nomic-embed-text"]) == 0
+        hits = json.loads(capsys.readouterr().out)["hits"]
+        embedded_texts = [t for body in server.bodies("/api/embed") for t in body["input"]]
+    assert len(hits) == 4
+    assert QUESTION in embedded_texts, "the question was embedded by Ollama"
+    assert len(embedded_texts) > 30, "and so were the chunks"
+    assert all(body["model"] == "nomic-embed-text" for body in server.bodies("/api/embed"))
+
+
+def test_an_unknown_embedding_model_is_refused(capsys):
+    args = ["retrieve", "--docs", str(SAMPLE_DOCS), "--question", QUESTION, "--embed-model", "bert"]
+    assert main(args) == 2
+    assert "use 'all-MiniLM-L6-v2' or 'ollama:<model>'" in capsys.readouterr().err

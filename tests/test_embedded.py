@@ -139,3 +139,34 @@ def test_catalogue_resolves_ids_and_names(embedded):
     assert catalogue.resolve(DEFAULT_MODEL).id == DEFAULT_MODEL
     with pytest.raises(ModelNotFound, match=r"available: embedded:smollm2"):
         catalogue.resolve("gpt-17")
+
+
+def test_two_sessions_take_turns_on_the_engine(embedded, smollm):
+    """Concurrent answers (two browser sessions) run one after the other, never both at once."""
+    import threading
+    import time
+
+    spans: dict[str, tuple[float, float]] = {}
+
+    def answer(name: str) -> None:
+        generation = embedded.chat(smollm, STORY, GenerationParams(max_tokens=8))
+        stamps = [time.perf_counter() for _ in generation]
+        spans[name] = (stamps[0], stamps[-1])
+
+    threads = [threading.Thread(target=answer, args=(n,)) for n in ("a", "b")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    first, second = sorted(spans.values())
+    assert first[1] < second[0], "the second answer starts after the first has finished"
+
+
+def test_an_abandoned_stream_frees_the_engine(embedded, smollm, monkeypatch):
+    import playground.models.embedded as engine
+
+    monkeypatch.setattr(engine, "GENERATION_WAIT_S", 5)
+    first = iter(embedded.chat(smollm, STORY, GenerationParams(max_tokens=50)))
+    next(first)  # the engine is now held by this half-read answer
+    del first  # a closed page, a stopped script
+    assert embedded.chat(smollm, FRANCE, GenerationParams(max_tokens=16)).collect()

@@ -113,7 +113,9 @@ def _adapter_base_name(meta: dict[str, Any]) -> str:
 class _Loaded:
     llm: Any  # llama_cpp.Llama
     formatter: Any  # llama_cpp.llama_chat_format.Jinja2ChatFormatter
-    lock: threading.Lock  # one generation at a time per model: they share one KV cache
+
+
+GENERATION_WAIT_S = 600  # how long an answer waits for the engine before saying it is busy
 
 
 class EmbeddedBackend:
@@ -128,6 +130,9 @@ class EmbeddedBackend:
         self.loads = 0
         self._loaded: dict[tuple[str, str | None], _Loaded] = {}
         self._guard = threading.Lock()
+        # One generation at a time, whatever the model: llama.cpp's threads already fill every core, and two
+        # generations at once oversubscribe them; its spin-waiting threads then slow both many times over.
+        self._busy = threading.Lock()
 
     # -- catalogue -------------------------------------------------------------------------
     def list_models(self) -> list[ModelInfo]:
@@ -205,7 +210,7 @@ class EmbeddedBackend:
             eos_token=get_text(llm.token_eos()) if llm.token_eos() != -1 else "",
             bos_token=get_text(llm.token_bos()) if llm.token_bos() != -1 else "",
         )
-        return _Loaded(llm, formatter, threading.Lock())
+        return _Loaded(llm, formatter)
 
     def prompt_tokens(self, model: ModelInfo, messages: list[Message]) -> list[int]:
         """The exact tokens the model sees for ``messages`` (its GGUF chat template, then its tokenizer)."""
@@ -226,9 +231,10 @@ class EmbeddedBackend:
         def pieces() -> Iterator[str]:
             import llama_cpp
 
-            loaded = self._load(model)
-            llm = loaded.llm
-            with loaded.lock:
+            llm = self._load(model).llm
+            if not self._busy.acquire(timeout=GENERATION_WAIT_S):
+                raise BackendError("the embedded engine is busy with other answers: try again in a moment")
+            try:
                 tokens = self.prompt_tokens(model, messages)
                 window = llm.n_ctx()
                 counts.prompt_tokens, counts.context_window = len(tokens), window
@@ -259,6 +265,8 @@ class EmbeddedBackend:
                         break
                 if pending:
                     yield pending.decode("utf-8", errors="replace")
+            finally:
+                self._busy.release()
 
         return Generation(pieces(), lambda: counts)
 
