@@ -1,0 +1,80 @@
+"""``python -m bench [--quick] [--json PATH]``: print the playground's overhead as ratios against the raw engines."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+from pathlib import Path
+from typing import Any
+
+from bench import GOALS, run
+
+
+def _row(
+    label: str,
+    times: list[float],
+    ratio: float | None = None,
+    ratio_min: float | None = None,
+    goal: float | None = None,
+) -> str:
+    cells = f"{label:<48}{statistics.median(times):>8.3f}{min(times):>8.3f}"
+    if ratio is not None and ratio_min is not None:
+        cells += f"{ratio:>8.3f}{ratio_min:>8.3f}"
+    if goal is not None and ratio is not None:
+        cells += f"   ≤ {goal:.2f} {'ok' if ratio <= goal else 'OVER'}"
+    return cells
+
+
+def table(r: dict[str, Any], reps: int) -> str:
+    m, a, i = r["machine"], r["answer"], r["index"]
+    tokens = a["completion_tokens"]
+    rate = {side: tokens[side] / statistics.median(a[f"{side}_s"]) for side in ("project", "raw")}
+    versions = " | ".join(f"{k} {m[k]}" for k in ("llama_cpp", "llama_index.core", "sentence_transformers", "torch"))
+    return "\n".join(
+        [
+            f"machine: {m['cores']} cores, {m['cpu']}, load avg {m['load_avg_1m']} at the end; Python {m['python']}",
+            f"libraries: {versions}",
+            f"{reps} repetitions after a warm-up, llama.cpp on {a['threads']} threads;"
+            " ratio = project / that row (median of paired ratios; min / min)",
+            "",
+            f"{'measurement':<48}{'median':>8}{'min':>8}{'ratio':>8}{'r(min)':>8}   goal",
+            _row("answer: Base+RAG ConditionRun.stream (project)", a["project_s"]),
+            _row("  raw Llama.create_completion, same tokens", a["raw_s"], a["ratio"], a["ratio_min"], GOALS["answer"]),
+            f"  {a['prompt_tokens']} prompt tokens; completion tokens project {tokens['project']}, raw {tokens['raw']}"
+            f" (budget {a['budget']}, same text: {'yes' if a['same_text'] else 'NO'});"
+            f" tok/s end to end: project {rate['project']:.1f}, raw {rate['raw']:.1f}",
+            _row(f"index: build_index from scratch ({i['chunks']['project']} chunks)", i["project_s"]),
+            _row(
+                f"  raw SentenceTransformer.encode ({i['chunks']['raw']} texts)",
+                i["raw_s"],
+                i["ratio_raw"],
+                i["ratio_raw_min"],
+                GOALS["index_raw"],
+            ),
+            _row(
+                f"  LlamaIndex from_documents, no save ({i['chunks']['stock']} chunks)",
+                i["stock_s"],
+                i["ratio_stock"],
+                i["ratio_stock_min"],
+            ),
+            _row("index: reload the saved index (cache hit)", i["reload_s"]),
+            f"{'peak RSS (MiB)':<48}{r['peak_rss_mib']:>8.0f}",
+        ]
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="3 repetitions instead of 5 (noisier)")
+    parser.add_argument("--json", type=Path, metavar="PATH", help="also write every number as JSON")
+    args = parser.parse_args()
+    reps = 3 if args.quick else 5
+    results = run(reps)
+    print(table(results, reps))
+    if args.json:
+        args.json.write_text(json.dumps({"repetitions": reps, **results}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
