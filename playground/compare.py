@@ -231,7 +231,7 @@ def answer_spans(answer: str, passage: str, min_run: int = 3) -> list[tuple[int,
 
     >>> p = "Returns are accepted within 45 days under policy NW-POL-014."
     >>> [p[a:b] for a, b in answer_spans("You can return it within 45 days (NW-POL-014).", p)]
-    ['45', 'NW-POL-014']
+    ['within 45 days', 'NW-POL-014']
     >>> [p[a:b] for a, b in answer_spans("returns are accepted within 45 days", p)]
     ['Returns are accepted within 45 days']
     >>> answer_spans("nothing shared here", p)

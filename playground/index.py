@@ -159,7 +159,7 @@ def reciprocal_rank_fusion(rankings: Sequence[Sequence[str]], k: int = 60) -> li
     """Fuse rankings: each item scores ``sum(1 / (k + rank))``, normalised so 1.0 means first everywhere.
 
     >>> reciprocal_rank_fusion([["a", "b", "c"], ["b", "a"]], k=1)
-    [('a', 0.75), ('b', 0.75), ('c', 0.1667)]
+    [('a', 0.8333), ('b', 0.8333), ('c', 0.25)]
     >>> reciprocal_rank_fusion([["x", "y"]], k=60)
     [('x', 1.0), ('y', 0.9839)]
     >>> reciprocal_rank_fusion([])

@@ -31,7 +31,7 @@ def test_compare_streams_four_answers_with_sources(monkeypatch):
     html = " ".join(str(h.proto.body) for h in at.get("html"))
     for label in ("Base", "Base+RAG", "Fine-tuned", "Fine-tuned+RAG"):
         assert f">{label}</h4>" in html
-    assert [e.label for e in at.expander if e.label.startswith("Sources")] == ["Sources (4)", "Sources (4)"]
+    assert [e.label for e in at.expander if e.label.startswith("Sources")] == ["Sources (3)", "Sources (3)"]
     assert any("this slot runs the base model" in c.value for c in at.caption)
     assert any("prompt +" in c.value and "tok/s" in c.value for c in at.caption)
     assert len(at.session_state["history"]) == 1
