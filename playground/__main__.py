@@ -179,7 +179,7 @@ def _print_summary(question: str, results: list[Any]) -> None:
         cols = []
         for r in pair:
             body = f"ERROR: {r.error}" if r.error else r.text.strip()
-            lines = [f"{r.label} — {r.model}", "-" * width, *textwrap.wrap(body, width)]
+            lines = [r.label, r.model, "-" * width, *textwrap.wrap(body, width)]
             if r.metrics:
                 m = r.metrics
                 lines += ["", f"{m.latency_s:.2f}s, first token {m.first_token_s or 0:.2f}s"]

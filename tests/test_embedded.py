@@ -170,3 +170,17 @@ def test_an_abandoned_stream_frees_the_engine(embedded, smollm, monkeypatch):
     next(first)  # the engine is now held by this half-read answer
     del first  # a closed page, a stopped script
     assert embedded.chat(smollm, FRANCE, GenerationParams(max_tokens=16)).collect()
+
+
+def test_every_answer_pays_its_own_prefill(embedded, smollm):
+    """No answer rides on the KV cache of the one before it, so times to first token compare fairly."""
+    llm = embedded.llama(smollm)
+    embedded.chat(smollm, FRANCE, GenerationParams(max_tokens=4)).collect()
+    evaluated = []
+    real_eval = llm.eval
+    llm.eval = lambda tokens: (evaluated.append(len(tokens)), real_eval(tokens))[1]
+    try:
+        embedded.chat(smollm, FRANCE, GenerationParams(max_tokens=4)).collect()
+    finally:
+        del llm.eval
+    assert evaluated[0] == len(embedded.prompt_tokens(smollm, FRANCE)), "the whole prompt is evaluated again"

@@ -204,6 +204,10 @@ class EmbeddedBackend:
             )
         except (ValueError, RuntimeError, OSError) as err:
             raise BackendError(f"llama.cpp could not load {model.id} from {model.path}: {err}") from err
+        # Warm up: the first evaluation after a load is several times slower (pages faulted in, threads
+        # started); paid here, it does not land on whichever answer happens to run first.
+        llm.eval(llm.tokenize(b"Hello", add_bos=True))
+        llm.reset()
         get_text = llm._model.token_get_text
         formatter = Jinja2ChatFormatter(
             template=llm.metadata.get("tokenizer.chat_template") or _CHATML,
@@ -227,11 +231,11 @@ class EmbeddedBackend:
     # -- generation ----------------------------------------------------------------------------
     def chat(self, model: ModelInfo, messages: list[Message], params: GenerationParams) -> Generation:
         counts = Metrics()
+        llm = self._load(model).llm  # loaded before the clock starts: a one-time load is no answer's cost
 
         def pieces() -> Iterator[str]:
             import llama_cpp
 
-            llm = self._load(model).llm
             if not self._busy.acquire(timeout=GENERATION_WAIT_S):
                 raise BackendError("the embedded engine is busy with other answers: try again in a moment")
             try:
@@ -244,6 +248,9 @@ class EmbeddedBackend:
                         "lower top-k or the chunk size, or raise PLAYGROUND_N_CTX"
                     )
                 budget = min(params.max_tokens, window - len(tokens))
+                # Start from an empty KV cache: otherwise an answer whose prompt shares a prefix with the one
+                # before it skips part of its prefill, and its time to first token depends on what ran first.
+                llm.reset()
                 llm.set_seed(params.seed)
                 pending = b""  # bytes of a character split across tokens
                 for token in llm.generate(
