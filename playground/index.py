@@ -15,6 +15,7 @@ mid-save leaves the previous index loadable.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -31,6 +32,13 @@ from typing import Any
 from llama_index.core import StorageContext, VectorStoreIndex, load_index_from_storage
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.schema import QueryBundle, TextNode
+from llama_index.core.storage.storage_context import (
+    DOCSTORE_FNAME,
+    GRAPH_STORE_FNAME,
+    INDEX_STORE_FNAME,
+    NAMESPACE_SEP,
+    VECTOR_STORE_FNAME,
+)
 from llama_index.core.vector_stores import SimpleVectorStore
 
 from playground import config
@@ -40,7 +48,7 @@ from playground.errors import IndexStoreError
 
 FORMAT_VERSION = 1  # bump when the saved layout changes, so old saves are rebuilt, not misread
 KEEP_VERSIONS = 5  # older saved versions of a workspace's index are pruned
-EMBED_BATCH = 64  # texts per embedding call; also the progress granularity
+EMBED_BATCH = 256  # texts per progress step; the model batches 64 within it, sorted by length
 
 
 @dataclass(frozen=True)
@@ -349,7 +357,7 @@ def _save(target: Path, storage: StorageContext, manifest: dict[str, Any]) -> No
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{target.name}-", dir=target.parent))
     try:
-        storage.persist(persist_dir=str(tmp))
+        _persist(storage, tmp)
         # The manifest goes last: a folder without one is never taken for a saved index.
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))
         if (target / "manifest.json").exists():  # a concurrent build of the same inputs won; both are identical
@@ -360,6 +368,21 @@ def _save(target: Path, storage: StorageContext, manifest: dict[str, Any]) -> No
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def _persist(storage: StorageContext, path: Path) -> None:
+    """What ``StorageContext.persist`` writes, under the same names, with each vector store in one write.
+
+    ``SimpleVectorStore.persist`` deep-copies every float (``to_dict``) and streams ``json.dump``
+    through an fsspec wrapper in ~100k small writes: 0.5 s for 70 vectors, a quarter of a build.
+    """
+    storage.docstore.persist(str(path / DOCSTORE_FNAME))
+    storage.index_store.persist(str(path / INDEX_STORE_FNAME))
+    storage.graph_store.persist(str(path / GRAPH_STORE_FNAME))
+    for name, store in storage.vector_stores.items():
+        assert isinstance(store, SimpleVectorStore)  # the only store this project persists
+        data = {f.name: getattr(store.data, f.name) for f in dataclasses.fields(store.data)}
+        (path / f"{name}{NAMESPACE_SEP}{VECTOR_STORE_FNAME}").write_text(json.dumps(data))
 
 
 def _set_latest(ws: Path, key: str) -> None:

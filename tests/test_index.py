@@ -91,16 +91,16 @@ def test_removing_one_document_embeds_nothing_and_forgets_it(embed_model):
 
 
 def test_a_failed_save_leaves_the_previous_index(embed_model, monkeypatch):
-    from llama_index.core import StorageContext
+    from llama_index.core.storage.docstore import SimpleDocumentStore
 
     previous = build_index(_sample(["company_overview.md"]), embed_model=embed_model, workspace="w")
 
-    def broken_persist(self, persist_dir, **kwargs):
-        Path(persist_dir, "docstore.json").write_text("{ half a file")
+    def broken_persist(self, persist_path, **kwargs):
+        Path(persist_path).write_text("{ half a file")
         raise OSError("No space left on device")
 
     with monkeypatch.context() as patch:  # undone on exit, unlike the autouse PLAYGROUND_HOME
-        patch.setattr(StorageContext, "persist", broken_persist)
+        patch.setattr(SimpleDocumentStore, "persist", broken_persist)
         with pytest.raises(OSError, match="No space"):
             build_index(_sample(["company_overview.md", "release_notes.txt"]), embed_model=embed_model, workspace="w")
 
