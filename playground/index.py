@@ -240,7 +240,8 @@ def build_index(
     """Load the index for these files if it was saved before, else build it (reusing what it can) and save it."""
     chunk_settings = chunk_settings or ChunkSettings()
     started = time.perf_counter()
-    good = [f for f in files if f.ok]
+    # By name, the last one wins: uploading a corrected file again replaces the earlier one.
+    good = list({f.file_name: f for f in files if f.ok}.values())
     if not good:
         reasons = "; ".join(f"{f.file_name}: {f.error}" for f in files) or "no files were given"
         raise IndexStoreError(f"no readable documents to index ({reasons})")

@@ -161,6 +161,14 @@ def test_a_process_killed_mid_save_leaves_the_previous_index(playground_home):
     assert load_latest("k", MockEmbedding(embed_dim=8)).key == second.stdout.split()[-1]
 
 
+def test_a_file_uploaded_again_under_its_name_replaces_the_first(embed_model):
+    old = load_bytes("prices.md", b"The NW-GALE-7 costs EUR 100.")
+    new = load_bytes("prices.md", b"The NW-GALE-7 costs EUR 120.")
+    index = build_index([old, new], embed_model=embed_model, workspace="w")
+    assert index.stats.files == 1 and index.files == {"prices.md": new.sha256}
+    assert [n.get_content() for n in index.nodes] == ["The NW-GALE-7 costs EUR 120."]
+
+
 def test_no_readable_documents_is_a_clear_error(embed_model):
     broken = load_bytes("scan.pdf", b"%PDF-1.4 not really")
     with pytest.raises(IndexStoreError, match=r"no readable documents.*scan\.pdf"):
