@@ -7,7 +7,7 @@ import pytest
 from playground.compare import CONDITIONS, PromptSettings, compare
 from playground.config import GenerationParams, RetrievalSettings
 from playground.errors import BackendUnavailable, ConfigError
-from playground.models import Catalogue
+from playground.models import Catalogue, ModelInfo
 
 from .conftest import FakeBackend
 
@@ -137,3 +137,46 @@ def test_an_empty_question_is_refused():
     catalogue = Catalogue([FakeBackend()])
     with pytest.raises(ConfigError, match="question is empty"):
         compare("   ", catalogue=catalogue, base=catalogue.resolve("fake:base"))
+
+
+@pytest.mark.slow
+def test_an_ollama_fine_tune_beside_the_embedded_base(embedded, smollm, sample_index):
+    """The real Ollama backend (against the replay server) fills the fine-tuned slot; the base stays local."""
+    from playground.models.ollama import OllamaBackend
+
+    from .ollama_replay import PROMPT_EVAL_COUNT, REPLY, OllamaReplay
+
+    with OllamaReplay() as server:
+        catalogue = Catalogue([embedded, OllamaBackend(host=server.url, timeout=10)])
+        tuned = catalogue.resolve("ollama:llama3.2:1b")
+        results = compare(
+            QUESTION, catalogue=catalogue, base=smollm, finetuned=tuned, index=sample_index, generation=SHORT
+        ).run_all()
+        chats = server.bodies("/api/chat")
+    by = {r.condition: r for r in results}
+    assert all(r.error is None for r in results), [r.error for r in results]
+    assert by["ft"].text == by["ft+rag"].text == "".join(REPLY) and by["ft"].model == "ollama:llama3.2:1b"
+    assert by["ft+rag"].metrics.prompt_tokens == PROMPT_EVAL_COUNT
+    assert [c["messages"][-1]["content"] == QUESTION for c in chats] == [True, False]
+    assert "45 days of delivery" in chats[1]["messages"][-1]["content"], "Ollama got the same passages"
+    assert by["base"].model == smollm.id and by["base"].text
+
+
+@pytest.mark.slow
+def test_a_dead_ollama_fails_only_its_own_columns(embedded, smollm, sample_index):
+    from playground.models.ollama import OllamaBackend
+
+    from .ollama_replay import unused_url
+
+    dead = OllamaBackend(host=unused_url(), timeout=5)
+    catalogue = Catalogue([embedded, dead])
+    assert "ollama serve" in catalogue.listing().errors["ollama"]
+    tuned = ModelInfo(backend="ollama", name="llama3.2:1b")  # chosen while it was up
+    results = compare(
+        QUESTION, catalogue=catalogue, base=smollm, finetuned=tuned, index=sample_index, generation=SHORT
+    ).run_all()
+    by = {r.condition: r for r in results}
+    assert by["base"].error is None and by["base+rag"].error is None and by["base+rag"].text
+    for condition in ("ft", "ft+rag"):
+        assert by[condition].error.startswith("Ollama is not running at http://127.0.0.1:")
+        assert "ollama serve" in by[condition].error
