@@ -47,7 +47,10 @@ with st.spinner("Opening the sample workspace…"):
         st.stop()
 st.caption(f"Workspace **sample**: {index.stats.files} files, {index.stats.chunks} chunks, {index.stats.embed_model}")
 
-examples = [row["question"] for row in ui.sample_questions()[:4]]
+by_source: dict[str, str] = {}
+for row in ui.sample_questions():  # one example per document: the first screen spans the whole workspace
+    by_source.setdefault(row["source"], row["question"])
+examples = list(by_source.values())
 st.session_state.setdefault("question", examples[0])
 cols = st.columns(len(examples))
 for col, example in zip(cols, examples, strict=True):
