@@ -121,9 +121,7 @@ class ConditionResult:
 class ConditionRun:
     """One of the four answers: iterate ``stream()`` for text; ``result`` is complete afterwards."""
 
-    def __init__(
-        self, catalogue: Catalogue, result: ConditionResult, model: ModelInfo | None, params: GenerationParams
-    ):
+    def __init__(self, catalogue: Catalogue, result: ConditionResult, model: ModelInfo, params: GenerationParams):
         self._catalogue = catalogue
         self._model = model
         self._params = params
@@ -135,7 +133,7 @@ class ConditionRun:
 
     def stream(self) -> Iterator[str]:
         result = self.result
-        if result.error or self._model is None:
+        if result.error:  # e.g. no index: nothing to ask
             return
         try:
             generation = self._catalogue.chat(self._model, result.messages, self._params)

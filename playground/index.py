@@ -256,7 +256,7 @@ def build_index(
         progress(1.0, f"Loaded {loaded.stats.chunks} chunks from the saved index")
         return loaded
 
-    previous = _reusable_previous(ws, chunk_settings, embed_model.model_name, embed_model)
+    previous = _reusable_previous(ws, chunk_settings, embed_model)
     reused: list[TextNode] = []
     todo = good
     if previous is not None:
@@ -398,9 +398,7 @@ def _latest_key(ws: Path) -> str | None:
     return key if isinstance(key, str) else None
 
 
-def _reusable_previous(
-    ws: Path, chunk_settings: ChunkSettings, embed_model_name: str, embed_model: BaseEmbedding
-) -> PlaygroundIndex | None:
+def _reusable_previous(ws: Path, chunk_settings: ChunkSettings, embed_model: BaseEmbedding) -> PlaygroundIndex | None:
     key = _latest_key(ws)
     path = ws / "indexes" / str(key)
     if key is None or not (path / "manifest.json").exists():
@@ -409,7 +407,10 @@ def _reusable_previous(
         previous = _load(path, ws.name, embed_model, status="loaded", started=time.perf_counter())
     except IndexStoreError:
         return None  # a damaged previous index is simply not reused
-    same = previous.stats.embed_model == embed_model_name and previous.stats.chunk_settings == chunk_settings.as_dict()
+    same = (
+        previous.stats.embed_model == embed_model.model_name
+        and previous.stats.chunk_settings == chunk_settings.as_dict()
+    )
     return previous if same else None
 
 
