@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from playground.config import ChunkSettings, GenerationParams, RetrievalSettings
-from playground.errors import IndexStoreError, PlaygroundError
+from playground.errors import PlaygroundError
 
 
 def _progress(fraction: float, message: str) -> None:
@@ -67,16 +67,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _index(args: argparse.Namespace) -> tuple[Any, Any]:
     from playground.embeddings import embedding_model
-    from playground.index import index_path
+    from playground.index import build_index, default_workspace, load_path
 
-    if not args.docs.exists():  # say so before spending seconds loading the embedding model
-        raise IndexStoreError(f"{args.docs} does not exist: give a folder of documents or one document")
-    embed_model = embedding_model(args.embed_model)
-    files, index = index_path(
-        args.docs,
-        embed_model=embed_model,
+    files = load_path(args.docs)  # before the embedding model loads: a wrong path fails in no time
+    index = build_index(
+        files,
+        embed_model=embedding_model(args.embed_model),
         chunk_settings=ChunkSettings(args.chunk_size, args.chunk_overlap),
-        workspace=args.workspace,
+        workspace=args.workspace or default_workspace(args.docs),
         progress=(lambda f, m: None) if args.quiet else _progress,
     )
     for f in files:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -209,6 +210,12 @@ def chunk(items: Iterable[LoadedFile | Document], settings: ChunkSettings) -> li
     return nodes
 
 
+def load_questions(folder: str | Path) -> list[dict[str, str]]:
+    """A workspace's question set: ``questions.jsonl`` beside its documents, one JSON object a line."""
+    lines = (Path(folder) / QUESTIONS_FILE).read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
 def document_id(file_name: str, sha256: str, page: int | None) -> str:
     """Stable id of one file's page: the same bytes under two names are two documents.
 
@@ -326,5 +333,6 @@ __all__ = [
     "load_bytes",
     "load_files",
     "load_folder",
+    "load_questions",
     "tidy",
 ]

@@ -312,18 +312,28 @@ def index_path(
     progress: Progress = no_progress,
 ) -> tuple[list[LoadedFile], PlaygroundIndex]:
     """Load a folder (or one file) and build or load its index; the workspace defaults to the folder's name."""
-    path = Path(path)
-    if path.is_dir():
-        files = load_folder(path)
-    elif path.is_file():
-        files = [load_bytes(path.name, path.read_bytes())]
-    else:
-        raise IndexStoreError(f"{path} does not exist: give a folder of documents or one document")
-    name = workspace or (path if path.is_dir() else path.parent).resolve().name
+    files = load_path(path)
+    name = workspace or default_workspace(path)
     index = build_index(
         files, embed_model=embed_model, chunk_settings=chunk_settings, workspace=name, progress=progress
     )
     return files, index
+
+
+def load_path(path: str | Path) -> list[LoadedFile]:
+    """The documents of a folder, or one document; a path that does not exist is one clear error."""
+    path = Path(path)
+    if path.is_dir():
+        return load_folder(path)
+    if path.is_file():
+        return [load_bytes(path.name, path.read_bytes())]
+    raise IndexStoreError(f"{path} does not exist: give a folder of documents or one document")
+
+
+def default_workspace(path: str | Path) -> str:
+    """A documents folder's workspace is named after it (a single file's, after its folder)."""
+    path = Path(path)
+    return (path if path.is_dir() else path.parent).resolve().name
 
 
 def load_latest(workspace: str, embed_model: BaseEmbedding) -> PlaygroundIndex | None:
@@ -441,9 +451,11 @@ __all__ = [
     "IndexStats",
     "PlaygroundIndex",
     "build_index",
+    "default_workspace",
     "index_key",
     "index_path",
     "load_latest",
+    "load_path",
     "reciprocal_rank_fusion",
     "slug",
     "workspace_dir",

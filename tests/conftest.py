@@ -7,7 +7,6 @@ scripted ``FakeBackend`` stands in only where a test is about something else
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -77,8 +76,9 @@ def sample_index(tmp_path_factory: pytest.TempPathFactory, embed_model, sample_f
 
 @pytest.fixture(scope="session")
 def sample_questions() -> list[dict[str, str]]:
-    lines = (SAMPLE_DOCS / "questions.jsonl").read_text(encoding="utf-8").splitlines()
-    return [json.loads(line) for line in lines if line.strip()]
+    from playground.documents import load_questions
+
+    return load_questions(SAMPLE_DOCS)
 
 
 class FakeBackend:

@@ -9,7 +9,6 @@ index; session state holds only small values.
 from __future__ import annotations
 
 import html
-import json
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ import streamlit as st
 
 from playground import config
 from playground.config import ChunkSettings
+from playground.documents import load_questions
 from playground.embeddings import LocalEmbedding
 from playground.index import PlaygroundIndex, index_path
 from playground.models import Catalogue, EmbeddedBackend, Listing
@@ -76,8 +76,7 @@ def sample_index() -> PlaygroundIndex:
 
 @st.cache_data(show_spinner=False)
 def sample_questions() -> list[dict[str, str]]:
-    lines = (SAMPLE_DOCS / "questions.jsonl").read_text(encoding="utf-8").splitlines()
-    return [json.loads(line) for line in lines if line.strip()]
+    return load_questions(SAMPLE_DOCS)
 
 
 def history() -> list[dict[str, Any]]:
