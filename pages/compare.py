@@ -3,32 +3,19 @@
 import streamlit as st
 
 from playground import GenerationParams, PlaygroundError, PromptSettings, RetrievalSettings, compare, ui
-from playground.compare import DEFAULT_RAG_TEMPLATE, HELP, LABELS, ConditionResult
-
-SAME = "(same as base)"
+from playground.compare import DEFAULT_RAG_TEMPLATE, HELP, LABELS, ConditionResult, cost_figure
 
 st.title("Compare")
 listing = ui.model_listing(ui.ollama_host())
 for message in listing.errors.values():
-    st.info(message)  # a backend being down is news, not a failure: the others still answer
-models = {m.id: m for m in listing.models}
-if not models:
-    st.error("No models available: install the embedded model with `make run`, or start Ollama.")
+    st.info(message, icon="💤")  # a backend being down is news, not a failure: the others still answer
+if not listing.models:
+    st.error("No models available: `make run` installs the embedded model; or start Ollama (`ollama serve`).")
     st.stop()
 
 with st.sidebar:
     st.header("Models")
-    ids = list(models)
-    base_id = st.selectbox("Base model", ids, format_func=lambda i: models[i].label)
-    tuned = [i for i in ids if models[i].finetuned_from == base_id]
-    ft_options = [SAME, *tuned, *[i for i in ids if i not in tuned]]
-    ft_id = st.selectbox(
-        "Fine-tuned model",
-        ft_options,
-        index=1 if tuned else 0,
-        format_func=lambda i: i if i == SAME else models[i].label,
-        help="Models marked 'fine-tuned from' your base come first.",
-    )
+    ui.model_pickers(listing)
     st.header("Retrieval")
     top_k = st.slider("Passages (top-k)", 1, 10, RetrievalSettings().top_k, help=RetrievalSettings.help("top_k"))
     st.header("Generation")
@@ -38,25 +25,38 @@ with st.sidebar:
         template = st.text_area(
             "Template", DEFAULT_RAG_TEMPLATE, height=200, help="{context} and {question} are filled in."
         )
+base, finetuned = ui.chosen_models(listing)
+assert base is not None
 
-with st.spinner("Opening the sample workspace…"):
-    try:
-        index = ui.sample_index()
-    except PlaygroundError as err:
-        st.error(str(err))
-        st.stop()
-st.caption(f"Workspace **sample**: {index.stats.files} files, {index.stats.chunks} chunks, {index.stats.embed_model}")
+ws = ui.workspace()
+index = None
+try:
+    if ws.index_state(ui.embed_model().model_name) == "current":
+        index = ui.current_index()
+    elif ws.signature():
+        with st.status(f"Indexing the **{ws.name}** workspace…") as status:
+            bar = st.progress(0.0)
+            index = ui.current_index(progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m))
+            status.update(label="Index ready", state="complete")
+except PlaygroundError as err:
+    st.error(str(err))
+if index is not None:
+    s = index.stats
+    st.caption(f"Workspace **{ws.name}**: {s.files} files, {s.chunks} chunks, {s.embed_model}")
+else:
+    st.info(f"Workspace **{ws.name}** has no documents yet: the RAG cards need them.", icon="📄")
+    st.page_link("pages/documents.py", label="Add documents", icon="📄")
 
-by_source: dict[str, str] = {}
-for row in ui.sample_questions():  # one example per document: the first screen spans the whole workspace
-    by_source.setdefault(row["source"], row["question"])
-examples = list(by_source.values())
-st.session_state.setdefault("question", examples[0])
-cols = st.columns(len(examples))
-for col, example in zip(cols, examples, strict=True):
-    if col.button(example, width="stretch"):
-        st.session_state["question"] = example
-question = st.text_input("Question", key="question")
+examples: dict[str, str] = {}
+for row in ui.questions():  # one example per document: the first screen spans the whole workspace
+    examples.setdefault(row.get("source", ""), row["question"])
+if examples:
+    st.session_state.setdefault("question", next(iter(examples.values())))
+    cols = st.columns(min(len(examples), 5))
+    for i, example in enumerate(list(examples.values())[:5]):
+        if cols[i].button(example, width="stretch", key=f"example-{i}"):
+            st.session_state["question"] = example
+question = st.text_input("Question", key="question", placeholder="Ask something your documents answer")
 
 
 def render(result: ConditionResult) -> None:
@@ -76,13 +76,14 @@ def render(result: ConditionResult) -> None:
                 min(m.context_used / m.context_window, 1.0), text=f"context {m.context_used}/{m.context_window}"
             )
     if result.sources:
-        with st.expander(f"Sources ({len(result.sources)})"):
+        with st.expander(f"Sources ({len(result.sources)})", expanded=result.condition == "base+rag"):
             for s in result.sources:
                 where = f"{s.file_name}, page {s.page}" if s.page else s.file_name
                 st.progress(min(max(s.score, 0.0), 1.0), text=f"[{s.rank}] {where} — score {s.score:.2f}")
                 st.html(
-                    f"<div style='white-space:pre-wrap;font-size:0.85em'>{ui.highlight(s.text, s.used_spans)}</div>"
-                )
+                    "<div style='white-space:pre-wrap;font-size:0.85em;margin-bottom:0.8em'>"
+                    f"{ui.highlight(s.text, s.used_spans)}</div>"
+                )  # highlight() escapes the document text: it is shown, never interpreted
     if result.messages and st.toggle("Show the exact prompt", key=f"prompt-{result.condition}"):
         st.code("\n\n".join(f"[{m['role']}]\n{m['content']}" for m in result.messages), language=None)
 
@@ -92,8 +93,8 @@ if st.button("Ask", type="primary", disabled=not question.strip()):
         run = compare(
             question,
             catalogue=ui.catalogue(),
-            base=models[base_id],
-            finetuned=None if ft_id == SAME else models[ft_id],
+            base=base,
+            finetuned=finetuned,
             index=index,
             retrieval=RetrievalSettings(top_k=top_k),
             generation=GenerationParams(max_tokens=max_tokens, seed=int(seed)),
@@ -102,16 +103,22 @@ if st.button("Ask", type="primary", disabled=not question.strip()):
     except PlaygroundError as err:
         st.error(str(err))
         st.stop()
+    # All four cards first, so the grid is in place; then each streams into its own card.
     top, bottom = st.columns(2), st.columns(2)
-    for cell, condition in zip([*top, *bottom], run.conditions, strict=True):
-        with cell.container(border=True):
-            color, label = ui.COLORS[condition.condition], LABELS[condition.condition]
-            st.html(f"<h4 style='color:{color};margin:0'>{label}</h4>")  # our own constants, not user text
-            st.caption(f"{condition.result.model} — {HELP[condition.condition]}")
-            st.write_stream(condition.stream())
+    cards = [cell.container(border=True) for cell in [*top, *bottom]]
+    for card, condition in zip(cards, run.conditions, strict=True):
+        color, label = ui.COLORS[condition.condition], LABELS[condition.condition]
+        card.html(f"<h4 style='color:{color};margin:0'>{label}</h4>")  # our own constants, not user text
+        card.caption(f"`{condition.result.model}` — {HELP[condition.condition]}")
+    for card, condition in zip(cards, run.conditions, strict=True):
+        with card:
+            st.write_stream(ui.batched(condition.stream()))
             render(condition.result)
-    ui.history().append({"question": question, **{r.condition: (r.error or r.text)[:80] for r in run.results()}})
+    results = run.results()
+    if any(r.metrics for r in results):
+        st.plotly_chart(cost_figure(results), width="stretch")
+    ui.history().append({"question": question, **{r.label: (r.error or r.text)[:80] for r in results}})
 
 if ui.history():
     with st.expander(f"This session's questions ({len(ui.history())})"):
-        st.dataframe(ui.history(), width="stretch")
+        st.dataframe(ui.history(), width="stretch", hide_index=True)

@@ -3,15 +3,30 @@
 import streamlit as st
 
 from playground import ui
+from playground.compare import HELP, LABELS
 
 st.title("RAG vs Fine-tuning Playground")
 st.markdown(
-    "Ask one question and watch four answers side by side: the **base** model alone, the base model with "
-    "**retrieved passages** (RAG), a **fine-tuned** model, and the fine-tuned model with the same passages. "
-    "Every answer shows what it cost, and every RAG answer shows the passages it was given."
+    "Ask one question and watch four answers side by side. Each one shows what it cost; "
+    "each RAG answer shows the passages it was given, with the words it used highlighted."
 )
-if st.button("Open the sample workspace", type="primary"):
-    st.switch_page("pages/compare.py")
+cols = st.columns(4)
+for col, condition in zip(cols, LABELS, strict=True):
+    col.html(
+        f"<div style='border-left:4px solid {ui.COLORS[condition]};padding-left:8px'>"
+        f"<b>{LABELS[condition]}</b><br><small>{HELP[condition]}</small></div>"
+    )  # our own constants, not user text
+
+st.write("")
+left, right = st.columns([2, 3])
+with left:
+    if st.button("Open the sample workspace", type="primary", icon="🚀"):
+        ui.set_workspace(ui.SAMPLE)
+        st.switch_page("pages/compare.py")
+    st.caption(
+        "Five documents about a fictional instrument maker (PDF, Word, HTML, Markdown, text) and 71 questions. "
+        "Or bring your own: **Documents** → upload → **Compare**."
+    )
 
 st.subheader("Backends")
 listing = ui.model_listing(ui.ollama_host())
@@ -32,3 +47,4 @@ with right.container(border=True):
     else:
         st.success(f"Reachable: {len(ollama)} model(s)")
         st.text("\n".join(m.label for m in ollama) or "No models pulled yet: `ollama pull llama3.2:1b`")
+st.page_link("pages/models.py", label="Choose models and the Ollama host", icon="🧠")

@@ -22,6 +22,8 @@ from playground.models import Catalogue, Message, Metrics, ModelInfo
 
 CONDITIONS = ("base", "base+rag", "ft", "ft+rag")
 LABELS = {"base": "Base", "base+rag": "Base+RAG", "ft": "Fine-tuned", "ft+rag": "Fine-tuned+RAG"}
+# One colour per condition, used by every card and chart (Base grey: the reference everything is read against).
+COLORS = {"base": "#6c757d", "base+rag": "#1f77b4", "ft": "#ff7f0e", "ft+rag": "#2ca02c"}
 HELP = {
     "base": "The base model alone: what it already knows.",
     "base+rag": "The base model given the retrieved passages: knowledge supplied at question time.",
@@ -270,3 +272,22 @@ __all__ = [
     "answer_spans",
     "compare",
 ]
+
+
+def cost_figure(results: list[ConditionResult]) -> Any:
+    """A plotly figure: latency and prompt tokens of each answered condition, side by side, in its colour."""
+    from plotly.subplots import make_subplots
+
+    answered = [r for r in results if r.metrics]
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("Latency (s)", "Prompt tokens"))
+    for r in answered:
+        assert r.metrics is not None
+        hover = f"{r.model}<br>first token {r.metrics.first_token_s or 0:.2f} s"
+        for col, value in ((1, r.metrics.latency_s), (2, r.metrics.prompt_tokens)):
+            fig.add_bar(
+                x=[r.label], y=[value], name=r.label, marker_color=COLORS[r.condition],
+                showlegend=False, hovertext=hover, row=1, col=col,
+            )  # fmt: skip
+    fig.update_layout(height=280, margin={"l": 10, "r": 10, "t": 40, "b": 10})
+    return fig
+

@@ -79,7 +79,8 @@ class IndexStats:
     status: str  # "loaded" (cache hit), "built" (from scratch) or "updated" (from the previous index)
     embedded: int  # chunks embedded by this call; 0 on a cache hit
     reused: int  # chunks whose embeddings came from the previous index
-    seconds: float
+    seconds: float  # this call: a build, an update or a load
+    build_s: float | None = None  # how long building (or updating) took when it was built
 
 
 @dataclass
@@ -293,6 +294,7 @@ def build_index(
         reused=len(reused),
         seconds=round(time.perf_counter() - started, 3),
     )
+    stats.build_s = stats.seconds
     progress(0.93, "Saving the index")
     _save(target, storage, {"files": file_shas, "stats": asdict(stats), "format": FORMAT_VERSION})
     _set_latest(ws, key)
@@ -358,7 +360,9 @@ def _load(path: Path, workspace: str, embed_model: BaseEmbedding, *, status: str
     assert isinstance(vector_index, VectorStoreIndex)
     nodes = [n for n in vector_index.docstore.docs.values() if isinstance(n, TextNode)]
     nodes.sort(key=lambda n: n.node_id)  # docstore order is insertion order; make BM25 input stable
-    stats = IndexStats(**{**manifest["stats"], "status": status, "embedded": 0, "reused": len(nodes)})
+    built = manifest["stats"]
+    stats = IndexStats(**{**built, "status": status, "embedded": 0, "reused": len(nodes)})
+    stats.build_s = built.get("build_s") or built["seconds"]
     stats.seconds = round(time.perf_counter() - started, 3)
     return PlaygroundIndex(path.name, path, workspace, vector_index, nodes, manifest["files"], stats, embed_model)
 

@@ -1,46 +1,209 @@
-"""The pages through Streamlit's AppTest, on the real embedded model and the sample workspace."""
+"""Every page through Streamlit's AppTest, on the real embedded model, real files and real indexes."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from .conftest import ROOT
+from playground import ui
+from playground.models import Catalogue
+
+from .conftest import ROOT, SAMPLE_DOCS, FakeBackend
 from .ollama_replay import unused_url
+from .test_embedded import write_lora_adapter
 
 pytestmark = pytest.mark.slow
 
 
-def test_home_shows_both_backends_and_ollama_down_calmly(monkeypatch):
+@pytest.fixture(autouse=True)
+def fresh_process_caches(monkeypatch):
+    """Cached resources outlive a test (they are per process): start each test as a fresh server would."""
     monkeypatch.setenv("OLLAMA_HOST", unused_url())
-    at = AppTest.from_file(str(ROOT / "pages/home.py"), default_timeout=120).run()
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    ui.LOADS.clear()
+    yield
+    st.cache_resource.clear()
+
+
+def page(name: str, **state) -> AppTest:
+    """The app (with its navigation and sidebar) opened on one page, with ``state`` in the session."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
+    for key, value in state.items():
+        at.session_state[key] = value
+    at.run()
+    return at.switch_page(f"pages/{name}").run() if name != "home.py" else at
+
+
+def html_of(at: AppTest) -> str:
+    return " ".join(str(h.proto.body) for h in at.get("html"))
+
+
+def ask(at: AppTest, question: str | None = None) -> AppTest:
+    if question is not None:
+        at.text_input(key="question").set_value(question).run()
+    return next(b for b in at.button if b.label == "Ask").click().run()
+
+
+def test_home_shows_both_backends_and_ollama_down_calmly():
+    at = page("home.py")
     assert not at.exception
     assert at.success[0].value.startswith("Ready: ")
     assert "ollama serve" in at.info[0].value
     assert not at.error, "Ollama being down is not an error of the page"
 
 
-def test_compare_streams_four_answers_with_sources(monkeypatch):
-    monkeypatch.setenv("OLLAMA_HOST", unused_url())
-    at = AppTest.from_file(str(ROOT / "pages/compare.py"), default_timeout=600).run()
+def test_sample_workspace_in_one_click_then_four_answers_and_no_reload_on_rerun():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600).run()
+    assert not at.exception
+    next(b for b in at.button if b.label == "Open the sample workspace").click().run()
     assert not at.exception and not at.error
-    assert "Workspace **sample**" in at.caption[0].value
+    assert at.title[0].value == "Compare"
+    assert "Workspace **sample**: 5 files" in at.caption[0].value
+    assert at.text_input(key="question").value.startswith("When did the GALE-9")  # an example is ready
     at.slider[1].set_value(16)  # longest answer, in tokens: keeps the test quick
-    next(b for b in at.button if b.label == "Ask").click().run()
+    ask(at)
     assert not at.exception and not at.error
-    html = " ".join(str(h.proto.body) for h in at.get("html"))
+    html = html_of(at)
     for label in ("Base", "Base+RAG", "Fine-tuned", "Fine-tuned+RAG"):
         assert f">{label}</h4>" in html
     assert [e.label for e in at.expander if e.label.startswith("Sources")] == ["Sources (3)", "Sources (3)"]
+    bars = [p.proto.text for p in at.get("progress")]
+    assert any(t.startswith("[1] product_catalog.pdf, page") for t in bars)  # the right document, its page
+    assert "GALE-9" in html  # and its real chunk text
+    metrics = [c.value for c in at.caption if "prompt +" in c.value and "tok/s" in c.value]
+    assert len(metrics) == 4
     assert any("this slot runs the base model" in c.value for c in at.caption)
-    assert any("prompt +" in c.value and "tok/s" in c.value for c in at.caption)
+    chart = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert [t["name"] for t in chart["data"]] == ["Base", "Base", "Base+RAG", "Base+RAG", "Fine-tuned",
+                                                  "Fine-tuned", "Fine-tuned+RAG", "Fine-tuned+RAG"]  # fmt: skip
+    assert chart["data"][2]["marker"]["color"] == ui.COLORS["base+rag"]
     assert len(at.session_state["history"]) == 1
 
+    # A rerun with nothing new (and a visit to another page) loads no model and builds no index.
+    loads, model_loads = dict(ui.LOADS), ui.embedded_backend().loads
+    embedded_texts = ui.embed_model().texts_embedded
+    at.run()
+    at.switch_page("pages/documents.py").run()
+    at.switch_page("pages/compare.py").run()
+    assert not at.exception
+    assert ui.embedded_backend().loads == model_loads == 1
+    assert ui.embed_model().texts_embedded == embedded_texts
+    for loader in ("embed_model", "embedded_backend", "index"):
+        assert ui.LOADS[loader] == loads[loader] == 1, loader
 
-def test_a_bad_prompt_template_is_a_message_not_a_traceback(monkeypatch):
-    monkeypatch.setenv("OLLAMA_HOST", unused_url())
-    at = AppTest.from_file(str(ROOT / "pages/compare.py"), default_timeout=600).run()
+
+def test_documents_upload_build_browse_update_and_remove(monkeypatch):
+    monkeypatch.setenv("PLAYGROUND_MAX_FILE_MB", "1")
+    at = page("documents.py", workspace="mine")
+    assert not at.exception
+    assert "no documents yet" in at.info[0].value  # the empty state says what to do
+    at.file_uploader[0].set_value(
+        [
+            ("company_overview.md", (SAMPLE_DOCS / "company_overview.md").read_bytes(), "text/markdown"),
+            ("policies.docx", (SAMPLE_DOCS / "policies.docx").read_bytes(), "application/octet-stream"),
+            ("broken.pdf", b"%PDF-1.7 this is not really a pdf", "application/pdf"),
+            ("setup.exe", b"MZ\x90\x00", "application/octet-stream"),
+            ("huge.txt", b"word " * 300_000, "text/plain"),
+        ]
+    )
+    at.run()
+    assert not at.exception
+    assert at.success[0].value.startswith("Added 2 file(s)")
+    errors = {e.value.split("**")[1]: e.value for e in at.error}
+    assert set(errors) == {"broken.pdf", "setup.exe", "huge.txt"}
+    assert "unsupported file type '.exe'" in errors["setup.exe"]
+    assert "above the 1 MB limit" in errors["huge.txt"]
+    table = at.dataframe[0].value
+    assert sorted(table["file"]) == ["company_overview.md", "policies.docx"]
+    assert (table["chunks"] > 0).all()
+
+    # Bad chunk settings are a message naming the field; nothing is saved.
+    at.number_input[0].set_value(64)
+    at.number_input[1].set_value(100)
+    next(b for b in at.button if b.label == "Apply").click().run()
+    assert "ChunkSettings.chunk_overlap=100" in at.error[-1].value
+
+    assert "No index yet" in at.warning[0].value
+    next(b for b in at.button if b.label == "Build index").click().run()
+    assert not at.exception
+    assert len(at.error) == 3, "only the three refused uploads are still reported"
+    assert [m.value for m in at.metric][:2] == ["2", str(len(at.dataframe[1].value))]
+    first_build = ui.embed_model().texts_embedded
+
+    at.text_input[0].set_value("Ghent").run()  # chunk search
+    found = at.dataframe[1].value
+    assert len(found) >= 1 and found["text"].str.contains("Ghent").all()
+
+    # Adding one file re-embeds that file's chunks only.
+    at.file_uploader[0].set_value(("release_notes.txt", (SAMPLE_DOCS / "release_notes.txt").read_bytes(), "text/plain"))
+    at.run()
+    assert "changed since the index was built" in at.warning[0].value
+    next(b for b in at.button if b.label == "Update index").click().run()
+    assert [m.value for m in at.metric][0] == "3"
+    notes_chunks = (at.dataframe[0].value.set_index("file").loc["release_notes.txt", "chunks"])
+    assert ui.embed_model().texts_embedded - first_build == notes_chunks
+
+    # Removing one needs no embedding at all.
+    before = ui.embed_model().texts_embedded
+    at.multiselect[0].set_value(["policies.docx"]).run()
+    next(b for b in at.button if b.label == "Remove").click().run()
+    next(b for b in at.button if b.label == "Update index").click().run()
+    assert [m.value for m in at.metric][0] == "2"
+    assert ui.embed_model().texts_embedded == before
+
+    # The workspace persists: a new session (a browser reload) sees the same documents and index.
+    again = page("documents.py", workspace="mine")
+    assert sorted(again.dataframe[0].value["file"]) == ["company_overview.md", "release_notes.txt"]
+    assert [m.value for m in again.metric][0] == "2"
+
+
+def test_models_page_lists_lineage_picks_the_fine_tune_and_stays_calm_without_ollama():
+    from playground import config
+
+    config.models_dir().mkdir(parents=True, exist_ok=True)
+    write_lora_adapter(config.models_dir() / "nightwren-style.gguf")
+    at = page("models.py")
+    assert not at.exception and not at.error
+    assert "The embedded models below keep working" in at.info[0].value
+    rows = at.dataframe[0].value.set_index("model")
+    assert rows.loc["nightwren-style", "lineage"] == "fine-tuned from embedded:smollm2-135m-instruct"
+    assert rows.loc["nightwren-style", "role"] == "fine-tuned"  # a fine-tune of the base is picked for you
+    assert rows.loc["smollm2-135m-instruct", "role"] == "base"
+    at.selectbox[1].set_value(ui.SAME).run()
+    assert at.session_state["ft_model"] == ui.SAME
+    assert "run the base model again" in at.caption[0].value
+    at.text_input[0].set_value("http://127.0.0.1:99999").run()
+    assert "is not a host Ollama could listen on" in at.error[0].value
+
+
+def test_an_error_in_one_card_stays_in_that_card_and_document_text_stays_text(monkeypatch):
+    fake = FakeBackend(fail={"tuned": RuntimeError("the GPU caught fire")})
+    listing = Catalogue([fake]).listing()
+    monkeypatch.setattr(ui, "model_listing", lambda host: listing)
+    monkeypatch.setattr(ui, "catalogue", lambda: Catalogue([fake]))
+    from playground.workspace import Workspace
+
+    hostile = b"# Vault\n\nThe vault code is 4242. <img src=x onerror=alert(1)> <b>bold</b>\n"
+    Workspace("hostile").add([("vault.md", hostile)])
+    at = page("compare.py", workspace="hostile", ft_model="fake:tuned")
+    assert not at.exception
+    assert "Workspace **hostile**: 1 files" in at.caption[0].value
+    ask(at, "What is the vault code?")
+    assert not at.exception
+    assert [e.value for e in at.error] == ["RuntimeError: the GPU caught fire"] * 2  # only the two fine-tuned cards
+    streamed = [m.value for m in at.markdown if "says:" in m.value]
+    assert len(streamed) == 2 and all(s.startswith("base says:") for s in streamed)
+    html = html_of(at)
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html and "<img" not in html and "<b>bold" not in html
+
+
+def test_a_bad_prompt_template_is_a_message_not_a_traceback():
+    at = page("compare.py")
     at.text_area[0].set_value("Answer: {question}")
-    next(b for b in at.button if b.label == "Ask").click().run()
+    ask(at)
     assert not at.exception
     assert "needs the placeholder(s) {context}" in at.error[0].value

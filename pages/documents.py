@@ -1,0 +1,140 @@
+"""Documents: upload, see what each file became, tune chunking, browse chunks and build the index."""
+
+import streamlit as st
+
+from playground import ChunkSettings, PlaygroundError, ui
+from playground.documents import SUPPORTED_EXTENSIONS
+
+ws = ui.workspace()
+st.title("Documents")
+st.caption(f"Workspace **{ws.name}** · stored in `{ws.dir}`")
+
+# -- upload: each file succeeds or fails alone; the uploader is emptied once its files are kept -------
+uploader_key = f"upload-{st.session_state.get('uploads', 0)}"
+uploads = st.file_uploader(
+    "Add documents",
+    accept_multiple_files=True,
+    key=uploader_key,
+    help=f"Supported: {', '.join(SUPPORTED_EXTENSIONS)}. A file with the name of one already here replaces it.",
+)
+if uploads:
+    results = ws.add([(u.name, u.getvalue()) for u in uploads])
+    st.session_state["last_upload"] = [r.as_row() for r in results]
+    st.session_state["uploads"] = st.session_state.get("uploads", 0) + 1
+    st.rerun()
+if last := st.session_state.get("last_upload"):
+    failed = [r for r in last if r["status"] != "ok"]
+    kept = len(last) - len(failed)
+    if kept:
+        st.success(f"Added {kept} file(s). Build the index below to use them.")
+    for row in failed:
+        st.error(f"**{row['file']}** was not added: {row['error']}")
+
+signature = ws.signature()
+if not signature:
+    st.info(
+        "This workspace has no documents yet. Upload PDF, Word, HTML, Markdown or text files above, "
+        "or switch to the **sample** workspace in the sidebar."
+    )
+    st.stop()
+
+files = ui.workspace_documents(ws.name, signature)
+settings = ws.chunk_settings()
+chunks = ui.workspace_chunks(ws.name, signature, (settings.chunk_size, settings.chunk_overlap))
+per_file: dict[str, int] = {}
+for node in chunks:
+    per_file[node.metadata["file_name"]] = per_file.get(node.metadata["file_name"], 0) + 1
+
+st.subheader(f"{len(files)} document(s)")
+st.dataframe(
+    [{**f.as_row(), "chunks": per_file.get(f.file_name, 0)} for f in files],
+    width="stretch",
+    hide_index=True,
+    column_order=["file", "type", "status", "pages", "chunks", "chars", "error"],
+)
+with st.expander("Remove documents"):
+    doomed = st.multiselect("Documents to remove", ws.file_names())
+    if st.button("Remove", disabled=not doomed):
+        for name in doomed:
+            try:
+                ws.remove(name)
+            except PlaygroundError as err:
+                st.error(str(err))
+        st.session_state.pop("last_upload", None)
+        st.rerun()
+
+# -- chunking and the index ------------------------------------------------------------------------
+left, right = st.columns([1, 2])
+with left.form("chunking"):
+    st.markdown("**Chunking**")
+    size = st.number_input(
+        "Chunk size (tokens)", 32, 2048, settings.chunk_size, step=16, help=ChunkSettings.help("chunk_size")
+    )
+    overlap = st.number_input(
+        "Overlap (tokens)", 0, 1024, settings.chunk_overlap, step=8, help=ChunkSettings.help("chunk_overlap")
+    )
+    if st.form_submit_button("Apply"):
+        try:
+            ws.save_chunk_settings(ChunkSettings(int(size), int(overlap)))
+        except PlaygroundError as err:
+            st.error(str(err))
+        else:
+            st.rerun()
+
+with right.container(border=True):
+    st.markdown("**Index**")
+    state = ws.index_state(ui.embed_model().model_name, files)
+    if state == "current":
+        index = ui.current_index()
+        if index is not None:
+            s = index.stats
+            cols = st.columns(4)
+            cols[0].metric("Files", s.files)
+            cols[1].metric("Chunks", s.chunks)
+            cols[2].metric("Build time", f"{s.build_s or s.seconds:.1f} s")
+            size_overlap = f"{s.chunk_settings['chunk_size']} / {s.chunk_settings['chunk_overlap']}"
+            cols[3].metric("Chunk size / overlap", size_overlap)
+            st.caption(f"Embedding model: `{s.embed_model}` · hybrid retrieval (vectors + BM25) · up to date")
+    else:
+        st.warning(
+            "The documents or settings changed since the index was built: update it."
+            if state == "stale"
+            else "No index yet: build it to ask questions with retrieval."
+        )
+        if st.button("Build index" if state == "none" else "Update index", type="primary"):
+            with st.status("Indexing…", expanded=True) as status:
+                bar = st.progress(0.0)
+                try:
+                    index = ui.current_index(progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m))
+                except PlaygroundError as err:
+                    status.update(label="Indexing failed", state="error")
+                    st.error(str(err))
+                    st.stop()
+                assert index is not None
+                s = index.stats
+                status.update(
+                    label=f"Indexed {s.chunks} chunks in {s.seconds:.1f} s ({s.embedded} embedded, {s.reused} reused)",
+                    state="complete",
+                    expanded=False,
+                )
+            st.rerun()
+
+# -- chunk browser ------------------------------------------------------------------------------------
+st.subheader("Chunks")
+query = st.text_input("Search chunks", placeholder="a word or phrase, e.g. warranty")
+shown = [n for n in chunks if query.lower() in n.get_content().lower()] if query else chunks
+st.caption(f"{len(shown)} of {len(chunks)} chunks" + (f" contain “{query}”" if query else ""))
+st.dataframe(
+    [
+        {
+            "file": n.metadata["file_name"],
+            "page": n.metadata.get("page"),
+            "chars": f"{n.metadata.get('start_char')}–{n.metadata.get('end_char')}",
+            "text": n.get_content(),
+        }
+        for n in shown[:500]
+    ],
+    width="stretch",
+    hide_index=True,
+    column_config={"text": st.column_config.TextColumn(width="large")},
+)

@@ -1,0 +1,162 @@
+"""Workspaces: named folders that keep a person's documents, chunk settings and index across reloads.
+
+Layout under ``$PLAYGROUND_HOME/workspaces/<name>/``::
+
+    documents/        the uploaded files, as uploaded (only those that parsed)
+    settings.json     chunk size and overlap
+    questions.jsonl   the workspace's question set, when it has one
+    indexes/          saved indexes (see playground.index)
+
+The ``sample`` workspace is made from ``sample_docs/`` the first time it is asked for,
+so a newcomer has documents, an index and questions without uploading anything.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from llama_index.core.base.embeddings.base import BaseEmbedding
+from llama_index.core.schema import TextNode
+
+from playground import config
+from playground.config import ChunkSettings, Progress, no_progress
+from playground.documents import QUESTIONS_FILE, LoadedFile, chunk, load_bytes, load_folder, load_questions
+from playground.errors import DocumentError
+from playground.index import PlaygroundIndex, build_index, index_key, load_latest, slug, workspace_dir
+
+SAMPLE = "sample"
+SAMPLE_DOCS = Path(__file__).resolve().parents[1] / "sample_docs"
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """One workspace; cheap to create, everything is read from disk when asked."""
+
+    name: str
+
+    @property
+    def dir(self) -> Path:
+        return workspace_dir(self.name)
+
+    @property
+    def docs_dir(self) -> Path:
+        return self.dir / "documents"
+
+    def exists(self) -> bool:
+        return self.docs_dir.is_dir()
+
+    def create(self) -> Workspace:
+        self.docs_dir.mkdir(parents=True, exist_ok=True)
+        return self
+
+    def documents(self) -> list[LoadedFile]:
+        """The workspace's documents, parsed (an empty list for a new workspace)."""
+        return load_folder(self.docs_dir) if self.docs_dir.is_dir() else []
+
+    def file_names(self) -> list[str]:
+        return sorted(p.name for p in self.docs_dir.iterdir() if p.is_file()) if self.docs_dir.is_dir() else []
+
+    def signature(self) -> tuple[tuple[str, int, int], ...]:
+        """Names, sizes and modification times of the documents: a cheap key that changes when they do."""
+        if not self.docs_dir.is_dir():
+            return ()
+        return tuple(
+            (p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(self.docs_dir.iterdir()) if p.is_file()
+        )
+
+    def add(self, files: Iterable[tuple[str, bytes]]) -> list[LoadedFile]:
+        """Parse uploads and keep those that parse; each result says ok or why not. Same name replaces."""
+        self.create()
+        results = []
+        for name, data in files:
+            safe = Path(name).name  # an upload's name is never a path into our folders
+            loaded = load_bytes(safe, data)
+            if loaded.ok:
+                tmp = self.docs_dir / f".{safe}.part"
+                tmp.write_bytes(data)
+                tmp.replace(self.docs_dir / safe)
+            results.append(loaded)
+        return results
+
+    def remove(self, name: str) -> None:
+        path = self.docs_dir / Path(name).name
+        if not path.is_file():
+            raise DocumentError(name, "not in this workspace (already removed?)")
+        path.unlink()
+
+    def chunk_settings(self) -> ChunkSettings:
+        path = self.dir / "settings.json"
+        if not path.is_file():
+            return ChunkSettings()
+        return ChunkSettings(**json.loads(path.read_text(encoding="utf-8")).get("chunk", {}))
+
+    def save_chunk_settings(self, settings: ChunkSettings) -> None:
+        self.create()
+        (self.dir / "settings.json").write_text(json.dumps({"chunk": settings.as_dict()}, indent=2), encoding="utf-8")
+
+    def chunks(self, files: list[LoadedFile] | None = None) -> list[TextNode]:
+        """The chunks the current settings make (for browsing; no embedding)."""
+        good = [f for f in (self.documents() if files is None else files) if f.ok]
+        return chunk(good, self.chunk_settings()) if good else []
+
+    def questions(self) -> list[dict[str, str]]:
+        return load_questions(self.dir) if (self.dir / QUESTIONS_FILE).is_file() else []
+
+    def build(self, embed_model: BaseEmbedding, progress: Progress = no_progress) -> PlaygroundIndex:
+        """Build, update or load the index of the documents as they are now."""
+        return build_index(
+            self.documents(),
+            embed_model=embed_model,
+            chunk_settings=self.chunk_settings(),
+            workspace=self.name,
+            progress=progress,
+        )
+
+    def index_state(self, embed_model_name: str, files: list[LoadedFile] | None = None) -> str:
+        """``"current"`` (an index of exactly these documents is saved), ``"stale"`` (one of other
+        documents or settings is) or ``"none"``; cheap: nothing is loaded."""
+        good = {f.file_name: f.sha256 for f in (self.documents() if files is None else files) if f.ok}
+        key = index_key(good, self.chunk_settings(), embed_model_name) if good else ""
+        if key and (self.dir / "indexes" / key / "manifest.json").is_file():
+            return "current"
+        indexes = self.dir / "indexes"
+        return "stale" if indexes.is_dir() and any(indexes.glob("*/manifest.json")) else "none"
+
+    def latest_index(self, embed_model: BaseEmbedding) -> PlaygroundIndex | None:
+        return load_latest(self.name, embed_model)
+
+
+def open_workspace(name: str) -> Workspace:
+    """The workspace called ``name`` (made safe for a folder name); ``sample`` is created on first use."""
+    ws = Workspace(slug(name))
+    if ws.name == SAMPLE and not ws.exists():
+        _create_sample(ws)
+    return ws
+
+
+def list_workspaces() -> list[str]:
+    """Names of the workspaces that have a documents folder, the sample first."""
+    root = config.home() / "workspaces"
+    names = sorted(p.name for p in root.iterdir() if (p / "documents").is_dir()) if root.is_dir() else []
+    return [SAMPLE, *[n for n in names if n != SAMPLE]]
+
+
+def _create_sample(ws: Workspace) -> None:
+    staging = ws.dir.with_name(f".{ws.name}.new")  # copy then rename: a crash never leaves half a sample
+    shutil.rmtree(staging, ignore_errors=True)
+    (staging / "documents").mkdir(parents=True)
+    for path in SAMPLE_DOCS.iterdir():
+        if path.name == QUESTIONS_FILE:
+            shutil.copy2(path, staging / QUESTIONS_FILE)
+        elif path.is_file() and not path.name.startswith("."):
+            shutil.copy2(path, staging / "documents" / path.name)
+    ws.dir.mkdir(parents=True, exist_ok=True)
+    for item in staging.iterdir():  # the folder may already hold indexes built from sample_docs
+        target = ws.dir / item.name
+        if not target.exists():
+            item.replace(target)
+    shutil.rmtree(staging, ignore_errors=True)
