@@ -3,6 +3,7 @@
 # Both are idempotent: with nothing changed, the install steps are skipped.
 
 PYTHON ?= python3
+SUDO   := $(if $(filter 0,$(shell id -u)),,sudo)
 VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt
@@ -41,6 +42,8 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 
 $(VENV)/.installed-dev: $(VENV)/.installed
 	$(PIP) -e '.[dev]'
+	# The browser test drives Debian's Chromium (Playwright never downloads a browser here).
+	command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
 	touch $@
 
 clean:

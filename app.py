@@ -4,14 +4,14 @@ import streamlit as st
 
 from playground import PlaygroundError, ui
 
-st.set_page_config(page_title="RAG vs Fine-tuning Playground", page_icon="🔬", layout="wide")
+st.set_page_config(page_title="RAG vs Fine-tuning Playground", page_icon=":material/science:", layout="wide")
 
 navigation = st.navigation(
     [
-        st.Page("pages/home.py", title="Home", icon="🏠", default=True),
-        st.Page("pages/documents.py", title="Documents", icon="📄"),
-        st.Page("pages/models.py", title="Models", icon="🧠"),
-        st.Page("pages/compare.py", title="Compare", icon="⚖️"),
+        st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+        st.Page("pages/documents.py", title="Documents", icon=":material/description:"),
+        st.Page("pages/models.py", title="Models", icon=":material/memory:"),
+        st.Page("pages/compare.py", title="Compare", icon=":material/compare:"),
     ]
 )
 

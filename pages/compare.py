@@ -7,8 +7,6 @@ from playground.compare import DEFAULT_RAG_TEMPLATE, HELP, LABELS, ConditionResu
 
 st.title("Compare")
 listing = ui.model_listing(ui.ollama_host())
-for message in listing.errors.values():
-    st.info(message, icon="💤")  # a backend being down is news, not a failure: the others still answer
 if not listing.models:
     st.error("No models available: `make run` installs the embedded model; or start Ollama (`ollama serve`).")
     st.stop()
@@ -16,6 +14,8 @@ if not listing.models:
 with st.sidebar:
     st.header("Models")
     ui.model_pickers(listing)
+    for message in listing.errors.values():
+        st.caption(f":material/cloud_off: {message}")  # news, not a failure: the other backend still answers
     st.header("Retrieval")
     top_k = st.slider("Passages (top-k)", 1, 10, RetrievalSettings().top_k, help=RetrievalSettings.help("top_k"))
     st.header("Generation")
@@ -44,8 +44,8 @@ if index is not None:
     s = index.stats
     st.caption(f"Workspace **{ws.name}**: {s.files} files, {s.chunks} chunks, {s.embed_model}")
 else:
-    st.info(f"Workspace **{ws.name}** has no documents yet: the RAG cards need them.", icon="📄")
-    st.page_link("pages/documents.py", label="Add documents", icon="📄")
+    st.info(f"Workspace **{ws.name}** has no documents yet: the RAG cards need them.", icon=":material/description:")
+    st.page_link("pages/documents.py", label="Add documents", icon=":material/description:")
 
 examples: dict[str, str] = {}
 for row in ui.questions():  # one example per document: the first screen spans the whole workspace

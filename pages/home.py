@@ -20,7 +20,7 @@ for col, condition in zip(cols, LABELS, strict=True):
 st.write("")
 left, right = st.columns([2, 3])
 with left:
-    if st.button("Open the sample workspace", type="primary", icon="🚀"):
+    if st.button("Open the sample workspace", type="primary", icon=":material/rocket_launch:"):
         ui.set_workspace(ui.SAMPLE)
         st.switch_page("pages/compare.py")
     st.caption(
@@ -47,4 +47,4 @@ with right.container(border=True):
     else:
         st.success(f"Reachable: {len(ollama)} model(s)")
         st.text("\n".join(m.label for m in ollama) or "No models pulled yet: `ollama pull llama3.2:1b`")
-st.page_link("pages/models.py", label="Choose models and the Ollama host", icon="🧠")
+st.page_link("pages/models.py", label="Choose models and the Ollama host", icon=":material/memory:")

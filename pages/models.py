@@ -22,7 +22,7 @@ with st.container(border=True):
 
 listing = ui.model_listing(ui.ollama_host())
 if "ollama" in listing.errors:
-    st.info(listing.errors["ollama"] + ". The embedded models below keep working.", icon="💤")
+    st.info(listing.errors["ollama"] + ". The embedded models below keep working.", icon=":material/cloud_off:")
 if "embedded" in listing.errors:
     st.error(listing.errors["embedded"])
 if not listing.models:

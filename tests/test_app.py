@@ -143,7 +143,7 @@ def test_documents_upload_build_browse_update_and_remove(monkeypatch):
     at.run()
     assert "changed since the index was built" in at.warning[0].value
     next(b for b in at.button if b.label == "Update index").click().run()
-    assert [m.value for m in at.metric][0] == "3"
+    assert at.metric[0].value == "3"
     notes_chunks = (at.dataframe[0].value.set_index("file").loc["release_notes.txt", "chunks"])
     assert ui.embed_model().texts_embedded - first_build == notes_chunks
 
@@ -152,13 +152,13 @@ def test_documents_upload_build_browse_update_and_remove(monkeypatch):
     at.multiselect[0].set_value(["policies.docx"]).run()
     next(b for b in at.button if b.label == "Remove").click().run()
     next(b for b in at.button if b.label == "Update index").click().run()
-    assert [m.value for m in at.metric][0] == "2"
+    assert at.metric[0].value == "2"
     assert ui.embed_model().texts_embedded == before
 
     # The workspace persists: a new session (a browser reload) sees the same documents and index.
     again = page("documents.py", workspace="mine")
     assert sorted(again.dataframe[0].value["file"]) == ["company_overview.md", "release_notes.txt"]
-    assert [m.value for m in again.metric][0] == "2"
+    assert again.metric[0].value == "2"
 
 
 def test_models_page_lists_lineage_picks_the_fine_tune_and_stays_calm_without_ollama():
