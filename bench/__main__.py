@@ -26,6 +26,13 @@ def _row(
     return cells
 
 
+def _browser_row(b: dict[str, Any]) -> str:
+    goal = GOALS["end_to_end_s"]
+    verdict = "ok" if b["total_s"] <= goal else "OVER"
+    row = f"{'browser: fresh streamlit run → four answers':<48}{b['total_s']:>8.3f}{b['total_s']:>8.3f}"
+    return f"{row}{'':>16}   ≤ {goal:.0f} s {verdict}"
+
+
 def table(r: dict[str, Any], reps: int) -> str:
     m, a, i = r["machine"], r["answer"], r["index"]
     tokens = a["completion_tokens"]
@@ -59,6 +66,17 @@ def table(r: dict[str, Any], reps: int) -> str:
                 i["ratio_stock_min"],
             ),
             _row("index: reload the saved index (cache hit)", i["reload_s"]),
+            _browser_row(r["browser"]),
+            f"  of which: server up {r['browser']['server_up_s']:.1f} s, Compare ready "
+            f"{r['browser']['compare_ready_s']:.1f} s, four answers {r['browser']['answers_s']:.1f} s",
+            _row(
+                "  raw create_completion of the same four prompts",
+                [r["browser"]["raw_answers_s"]],
+                r["browser"]["answers_ratio"],
+                r["browser"]["answers_ratio"],
+            ),
+            _row("no-op rerun of Compare (AppTest, after an answer)", r["rerun"]["rerun_s"]),
+            f"  reloaded by those reruns: {r['rerun']['reloaded'] or 'nothing'}",
             f"{'peak RSS (MiB)':<48}{r['peak_rss_mib']:>8.0f}",
         ]
     )

@@ -114,3 +114,74 @@ def cards(page: Any) -> dict[str, str]:
         heading = page.get_by_role("heading", name=label, exact=True)
         out[label] = heading.locator(f"xpath=ancestor::div[@data-testid='{CARD_TESTID}'][1]").inner_text()
     return out
+
+
+def bench_end_to_end(catalogue: Any, index: Any, root: Path) -> dict[str, Any]:
+    """A fresh ``streamlit run`` → four answers in Chromium, and the same four prompts on the raw engine.
+
+    ``total_s`` is what a newcomer waits: server start, first page, the sample workspace made and
+    indexed, models loaded, four answers streamed. ``answers_ratio`` compares the Ask → four answers
+    part with raw ``Llama.create_completion`` of the same four prompts (cold cache each).
+    """
+    from bench import cold, log
+    from playground import GenerationParams, compare
+    from playground.workspace import SAMPLE, open_workspace
+
+    log("end to end: fresh streamlit run → four answers in Chromium")
+    started = time.perf_counter()
+    with serve(root / "e2e-home") as (url, up_s), chromium(height=1900) as page:
+        steps = ask_sample_question(page, url, timeout_s=600)
+        total_s = time.perf_counter() - started
+        text = cards(page)
+    log(f"  server up {up_s:.1f}s, compare ready {steps['compare_ready_s']:.1f}s, total {total_s:.1f}s")
+
+    # The same four prompts on the raw engine: the app's default models and settings.
+    backend = catalogue.backends["embedded"]
+    base = catalogue.resolve(None)
+    tuned = next((m for m in catalogue.listing().models if m.finetuned_from == base.id), None)
+    question = open_workspace(SAMPLE).questions()[0]["question"]
+    params = GenerationParams()
+    run = compare(question, catalogue=catalogue, base=base, finetuned=tuned, index=index, generation=params)
+    raw_s = 0.0
+    for condition in run.conditions:
+        model = tuned if tuned and condition.condition.startswith("ft") else base
+        llm = backend.llama(model)
+        tokens = backend.prompt_tokens(model, condition.result.messages)
+        sampler = {"temperature": 0.0, "top_p": params.top_p, "top_k": 40, "min_p": 0.05, "repeat_penalty": 1.0}
+        cold(llm)
+        start = time.perf_counter()
+        llm.create_completion(prompt=tokens, max_tokens=params.max_tokens, seed=params.seed, **sampler)
+        raw_s += time.perf_counter() - start
+    answers_s = steps["answered_s"] - steps["compare_ready_s"]
+    return {
+        "server_up_s": up_s,
+        "compare_ready_s": steps["compare_ready_s"],
+        "answers_s": answers_s,
+        "total_s": total_s,
+        "raw_answers_s": raw_s,
+        "answers_ratio": answers_s / raw_s,
+        "answered": all(len(body.split("\n\n")) > 3 for body in text.values()),
+    }
+
+
+def bench_rerun(root: Path, reps: int = 5) -> dict[str, Any]:
+    """A rerun with nothing new on the Compare page after an answer: seconds, and what it (re)loaded."""
+    from streamlit.testing.v1 import AppTest
+
+    from bench import log
+    from playground import ui
+
+    os.environ["PLAYGROUND_HOME"] = str(root / "rerun-home")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600).run()
+    at.switch_page("pages/compare.py").run()
+    at.slider[1].set_value(16)
+    next(b for b in at.button if b.label == "Ask").click().run()
+    before = dict(ui.LOADS)
+    times = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        at.run()
+        times.append(time.perf_counter() - start)
+    loaded = {k: v - before.get(k, 0) for k, v in ui.LOADS.items() if v != before.get(k, 0)}
+    log(f"no-op rerun: {min(times) * 1000:.0f} ms (min of {reps}); reloaded: {loaded or 'nothing'}")
+    return {"rerun_s": times, "reloaded": loaded}
