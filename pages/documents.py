@@ -5,6 +5,8 @@ import streamlit as st
 from playground import ChunkSettings, PlaygroundError, ui
 from playground.documents import SUPPORTED_EXTENSIONS
 
+ui.via_app()
+
 ws = ui.workspace()
 st.title("Documents")
 st.caption(f"Workspace **{ws.name}** · stored in `{ws.dir}`")

@@ -5,6 +5,8 @@ import streamlit as st
 from playground import ui
 from playground.compare import HELP, LABELS
 
+ui.via_app()
+
 st.title("RAG vs Fine-tuning Playground")
 st.markdown(
     "Ask one question and watch four answers side by side. Each one shows what it cost; "

@@ -5,6 +5,8 @@ import streamlit as st
 from playground import ui
 from playground.models.ollama import normalize_host
 
+ui.via_app()
+
 st.title("Models")
 
 with st.container(border=True):

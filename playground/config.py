@@ -101,7 +101,8 @@ class ChunkSettings(_Config):
     chunk_size: int = _help(
         "Tokens per chunk. Smaller chunks give the model less to read; larger ones carry more context.",
         # On the sample questions, 256-token chunks retrieve a little better (hit@5 0.99 vs 0.94), but the
-        # bundled 135M model answers about half right from 128-token passages and far fewer from 256.
+        # bundled 135M model reads short passages better: on a first sample it answered 7 of 12 from 128-token
+        # passages and 2 of 12 from 256 (the full evaluation: Base+RAG 0.24 correct with these defaults).
         128,
     )
     chunk_overlap: int = _help("Tokens shared by neighbouring chunks, so a fact cut at a border survives.", 16)

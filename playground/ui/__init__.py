@@ -34,6 +34,20 @@ SAME = "(same as base)"  # the fine-tuned slot's default: the base model again, 
 LOADS: Counter[str] = Counter()  # cache misses by loader: "embed_model", "embedded_backend", "index", …
 
 
+def via_app() -> None:
+    """Call first on every page: make sure it runs inside app.py's navigation and sidebar.
+
+    Streamlit starts in its older "pages/ folder" mode until ``st.navigation`` has run once in the process,
+    so the first visit to a page's URL on a fresh server (a bookmark, a reload) would run that page alone,
+    without app.py. Leave that mode and rerun: app.py then routes the same URL to the same page.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 # -- cached resources: built once per process, shared by every session ---------------------------
 @st.cache_resource(show_spinner="Loading the embedding model…")
 def embed_model() -> LocalEmbedding:
@@ -281,5 +295,6 @@ __all__ = [
     "workspace_documents",
     "workspace_index",
     "workspace_name",
+    "via_app",
     "workspaces",
 ]

@@ -1,0 +1,274 @@
+"""Evaluate: held-out questions through all four conditions, scored with 95% intervals, plotted, exportable."""
+
+import threading
+
+import streamlit as st
+
+from playground import GenerationParams, PlaygroundError, RetrievalSettings, ui
+from playground.compare import COLORS, HELP, LABELS, answer_spans
+from playground.documents import QUESTIONS_FILE
+from playground.evaluate import (
+    QUESTION_PROMPT,
+    EvalConfig,
+    evaluate,
+    figures,
+    generate_questions,
+    generate_with_model,
+    list_runs,
+    load_run,
+    parse_questions,
+    workspace_questions,
+)
+from playground.evaluate.card import card_text
+from playground.evaluate.questions import IMPORT_TYPES, QuestionSet, from_rows
+from playground.evaluate.report import METRICS, question_label
+
+ui.via_app()
+
+OWN, IMPORT, GENERATE = "The workspace's own", "Import a file", "Generate from the documents"
+
+st.title("Evaluate")
+st.caption(
+    "One question shows anecdotes; a question set shows evidence. Every question runs through the four "
+    "conditions; answers are scored against the gold answer, with 95% bootstrap intervals."
+)
+listing = ui.model_listing(ui.ollama_host())
+if not listing.models:
+    st.error("No models available: `make run` installs the embedded model; or start Ollama (`ollama serve`).")
+    st.stop()
+
+with st.sidebar:
+    st.header("Models")
+    ui.model_pickers(listing)
+    for message in listing.errors.values():
+        st.caption(f":material/cloud_off: {message}")  # news, not a failure: the other backend still answers
+    st.header("Run")
+    limit = st.number_input("Questions (0 = all)", 0, 10_000, 10, key="eval_limit", help=EvalConfig.help("limit"))
+    top_k = st.slider("Passages (top-k)", 1, 10, RetrievalSettings().top_k, help=RetrievalSettings.help("top_k"))
+    max_tokens = st.slider("Longest answer (tokens)", 16, 512, GenerationParams().max_tokens, key="eval_max_tokens")
+    seed = st.number_input("Seed", 0, 2**31 - 1, GenerationParams().seed, help=GenerationParams.help("seed"))
+base, finetuned = ui.chosen_models(listing)
+assert base is not None
+
+ws = ui.workspace()
+index = None
+try:
+    if ws.signature():
+        with st.spinner(f"Opening the index of **{ws.name}**…"):
+            index = ui.current_index()
+except PlaygroundError as err:
+    st.error(str(err))
+if index is None:
+    st.info(f"Workspace **{ws.name}** has no index yet: the RAG conditions and retrieval metrics need one.")
+
+# -- the question set ---------------------------------------------------------------------------
+source = st.radio("Question set", [OWN, IMPORT, GENERATE], horizontal=True, key="eval_source")
+questions: QuestionSet | None = None
+try:
+    if source == OWN and not (ws.dir / QUESTIONS_FILE).is_file():
+        st.info(f"Workspace **{ws.name}** has no question set of its own: import one, or generate one.")
+    elif source == OWN:
+        questions = workspace_questions(ws.dir, name=ws.name)
+    elif source == IMPORT:
+        upload = st.file_uploader(
+            "JSONL (one object a line) or CSV (columns question, answer, optional source)",
+            type=[t.lstrip(".") for t in IMPORT_TYPES],
+        )
+        if upload is not None:
+            questions = parse_questions(upload.name, upload.getvalue())
+    elif index is None:
+        st.warning("Generating questions needs the workspace's chunks: add documents first.")
+    else:
+        count = st.number_input("How many", 1, 500, 20, key="eval_generate_count")
+        models = {m.id: m for m in listing.models}
+        how = st.selectbox("Written by", ["(no model: from sentences with dates, numbers and codes)", *models])
+        if how in models:
+            prompt = st.text_area("Prompt ({passage} is filled with each chunk)", QUESTION_PROMPT, height=170)
+            if st.button("Generate questions"):
+                with st.spinner(f"{how} is writing questions…"):
+                    made = generate_with_model(
+                        index.nodes, catalogue=ui.catalogue(), model=models[how], limit=int(count), prompt=prompt,
+                        name=f"generated-by-{models[how].name}",
+                    )  # fmt: skip
+                st.session_state["eval_generated"] = (made.name, made.rows(), made.origin)
+            if "eval_generated" in st.session_state:
+                name, rows, origin = st.session_state["eval_generated"]
+                questions = from_rows(name, rows, origin)
+        else:
+            questions = generate_questions(index.nodes, limit=int(count), name=f"generated-{int(count)}")
+except PlaygroundError as err:
+    st.error(str(err))
+
+if questions is not None:
+    chosen = questions.head(int(limit))
+    st.caption(
+        f"**{questions.name}**: {len(questions)} questions, {questions.origin}. "
+        f"This run takes {len(chosen)}. The set is held out: the fine-tuning lab will not train on it."
+    )
+    with st.expander("Preview the questions"):
+        st.dataframe(chosen.rows(), width="stretch")
+
+# -- run, cancel, resume --------------------------------------------------------------------------
+cancel: threading.Event = st.session_state.setdefault("eval_cancel", threading.Event())
+left, right = st.columns([1, 4])
+start = left.button("Run evaluation", type="primary", disabled=questions is None)
+if right.button("Cancel", help="Stops after the current answer; what is scored stays. Running again resumes."):
+    cancel.set()
+    st.info("Cancelled. The questions scored so far are kept: run the evaluation again to resume.")
+if start and questions is not None:
+    cancel.clear()
+    config = EvalConfig(
+        limit=int(limit),
+        retrieval=RetrievalSettings(top_k=top_k),
+        generation=GenerationParams(max_tokens=max_tokens, seed=int(seed)),
+        seed=int(seed),
+    )
+    bar = st.progress(0.0, text="Starting…")
+    try:
+        run = evaluate(
+            questions,
+            catalogue=ui.catalogue(),
+            base=base,
+            finetuned=finetuned,
+            index=index,
+            config=config,
+            docs=ws.docs_dir,
+            workspace=ws.name,
+            progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m),
+            cancel=cancel,
+        )
+        st.session_state["eval_run"] = str(run.run_dir)
+    except PlaygroundError as err:
+        st.error(str(err))
+
+# -- results --------------------------------------------------------------------------------------
+runs = list_runs(ws.name)
+if not runs:
+    st.stop()
+paths = {str(p): p for p in runs}
+current = st.session_state.get("eval_run")
+shown = st.selectbox(
+    "Stored run",
+    list(paths),
+    index=list(paths).index(current) if current in paths else 0,
+    format_func=lambda p: paths[p].name,
+    help="Runs are kept in the workspace; running the same settings again resumes the matching one.",
+)
+try:
+    run = load_run(shown)
+except PlaygroundError as err:
+    st.error(str(err))
+    st.stop()
+summary = run.summary()
+if not run.results:
+    st.info("This run has no scored questions yet.")
+    st.stop()
+if not run.complete:
+    st.warning(f"{len(run.results)} of {len(run.questions)} questions scored: run the same settings to resume.")
+
+st.subheader("Results")
+st.dataframe(summary.rows(), width="stretch", hide_index=True)
+st.caption(
+    "Correct: the gold answer (normalised) equals the answer or appears in it. Strict EM: equal only. "
+    "F1: word overlap. Similarity: embedding cosine. vs Base: paired difference in Correct."
+)
+for note in summary.notes:
+    st.caption(note)
+if summary.retrieval:
+    r = summary.retrieval
+    cols = st.columns(4)
+    for col, key in zip(cols, ["hit@1", "hit@3", "hit@5", "mrr"], strict=True):
+        col.metric(key.upper() if key == "mrr" else key, f"{r[key]:.2f}", help=f"over {r['n']} questions")
+if summary.known_before:
+    kb = summary.known_before
+    st.markdown("**Known before**: accuracy on questions Base already answered right, and on the rest")
+    st.dataframe(
+        [
+            {
+                "questions": title,
+                "n": kb[part]["n"],
+                **{LABELS[c]: "–" if v is None else f"{v:.2f}" for c, v in kb[part]["accuracy"].items()},
+            }
+            for part, title in (("known", "Base already right"), ("unknown", "Base wrong"))
+        ],
+        hide_index=True,
+    )
+
+figs = figures(run, summary)
+st.plotly_chart(figs["accuracy"], width="stretch", key="eval_fig_accuracy")
+left, right = st.columns(2)
+left.plotly_chart(figs["cost"], width="stretch", key="eval_fig_cost")
+if "ranks" in figs:
+    right.plotly_chart(figs["ranks"], width="stretch", key="eval_fig_ranks")
+labels = {question_label(i, r["question"]): r["qid"] for i, r in enumerate(run.results)}
+event = st.plotly_chart(
+    figs["heatmap"], width="stretch", key="eval_fig_heatmap", on_select="rerun", selection_mode="points"
+)
+points = event.selection.points if event else []  # a clicked cell opens its question below
+if points and points[0].get("y") in labels and st.session_state.get("eval_clicked") != points[0]["y"]:
+    st.session_state["eval_clicked"] = points[0]["y"]
+    st.session_state["eval_question"] = labels[points[0]["y"]]
+
+# -- one question, four answers -----------------------------------------------------------------------
+by_id = {r["qid"]: r for r in run.results}
+if st.session_state.get("eval_question") not in by_id:
+    st.session_state.pop("eval_question", None)
+qid = st.selectbox(
+    "Question",
+    list(by_id),
+    key="eval_question",
+    format_func=lambda q: question_label(list(by_id).index(q), by_id[q]["question"]),
+)
+row = by_id[qid]
+st.markdown(
+    f"**{row['question']}**  \nGold answer: `{row['answer']}`" + (f" ({row['source']})" if row.get("source") else "")
+)
+if row.get("retrieval"):
+    rank = row["retrieval"]["rank"]
+    depth = len(row["retrieval"]["ids"])
+    st.caption(f"First relevant passage: {'rank ' + str(rank) if rank else 'not'} in the top {depth}.")
+cells = [*st.columns(2), *st.columns(2)]
+for cell, condition in zip(cells, LABELS, strict=True):
+    answer = row["conditions"].get(condition)
+    with cell.container(border=True):
+        st.html(f"<h4 style='color:{COLORS[condition]};margin:0'>{LABELS[condition]}</h4>")  # our own constants
+        if answer is None:
+            st.caption("Not run.")
+            continue
+        st.caption(f"{answer['model']} — {HELP[condition]}")
+        if answer.get("error"):
+            st.error(answer["error"])
+        else:
+            st.write(answer["text"])
+        scores, m = answer.get("scores"), answer.get("metrics")
+        if scores:
+            st.caption(" · ".join(f"{METRICS[k]} {v:.2f}" for k, v in scores.items() if v is not None))
+        if m:
+            st.caption(f"{m['latency_s']:.2f} s · {m['prompt_tokens']} prompt tokens · {m['tokens_per_s']:.0f} tok/s")
+        if condition.endswith("+rag") and row["passages"]:
+            with st.expander(f"Sources ({len(row['passages'])})"):
+                for p in row["passages"]:
+                    where = f"{p['file_name']}, page {p['page']}" if p["page"] else p["file_name"]
+                    st.markdown(f"**[{p['rank']}] {where}** — score {p['score']:.2f}")
+                    spans = answer_spans(answer["text"] or "", p["text"])
+                    st.html(
+                        f"<div style='white-space:pre-wrap;font-size:0.85em'>{ui.highlight(p['text'], spans)}</div>"
+                    )
+
+st.subheader("Experiment card")
+st.caption(
+    "Config, model and file hashes, question set, seed and results; "
+    "`python -m playground eval --reproduce card.json` runs it again."
+)
+cols = st.columns(3)
+for col, (fmt, mime) in zip(
+    cols, [("md", "text/markdown"), ("json", "application/json"), ("html", "text/html")], strict=True
+):
+    col.download_button(
+        f"Card ({fmt.upper()})",
+        data=lambda fmt=fmt, run=run: card_text(run, fmt),  # built only when clicked: the HTML is large
+        file_name=f"{run.run_id}.{fmt}",
+        mime=mime,
+        on_click="ignore",
+        key=f"eval_card_{fmt}",
+    )

@@ -1,0 +1,415 @@
+"""Question sets for evaluation: the workspace's own, imported from JSONL or CSV, or generated from chunks.
+
+A question row is ``{"question", "answer"}`` plus optional ``"source"`` (the file the answer
+comes from), ``"chunk_id"`` (the chunk it was generated from) and ``"id"``. Generated sets come
+two ways: :func:`generate_questions` needs no model (it turns sentences that state a date,
+number, amount or code into fill-in-the-blank questions, keeping the chunk id), and
+:func:`generate_with_model` asks a chosen model with the visible :data:`QUESTION_PROMPT`.
+
+A set used for evaluation is registered as held out (:func:`register_for_evaluation`), so the
+fine-tuning lab never trains on it.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from llama_index.core.schema import TextNode
+
+from playground import heldout
+from playground.config import GenerationParams, Progress, no_progress
+from playground.documents import QUESTIONS_FILE, load_questions
+from playground.errors import DocumentError, PlaygroundError
+from playground.evaluate.metrics import normalize_answer
+from playground.models import Catalogue, ModelInfo
+
+IMPORT_TYPES = (".jsonl", ".csv")
+
+
+@dataclass(frozen=True)
+class Question:
+    """One evaluation question and its gold answer."""
+
+    question: str
+    answer: str
+    source: str = ""  # file name the answer is in; "" when unknown
+    chunk_id: str = ""  # the chunk a generated question came from
+    id: str = ""  # stable id; derived from the question's text when not given
+
+    @property
+    def qid(self) -> str:
+        """The question's id: its own, else a hash of its normalised text.
+
+        >>> Question("How long?", "3 days").qid == Question(" how LONG ", "x").qid
+        True
+        """
+        if self.id:
+            return self.id
+        return "q" + hashlib.sha256(heldout.normalize(self.question).encode()).hexdigest()[:10]
+
+    def as_row(self) -> dict[str, str]:
+        row = {"question": self.question, "answer": self.answer}
+        row.update({k: v for k, v in (("source", self.source), ("chunk_id", self.chunk_id), ("id", self.id)) if v})
+        return row
+
+
+@dataclass(frozen=True)
+class QuestionSet:
+    """A named list of questions; ``origin`` says where it came from (shown on the page and the card)."""
+
+    name: str
+    questions: tuple[Question, ...]
+    origin: str = ""
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)  # e.g. the generation prompt
+
+    def __len__(self) -> int:
+        return len(self.questions)
+
+    def rows(self) -> list[dict[str, str]]:
+        return [q.as_row() for q in self.questions]
+
+    @property
+    def sha256(self) -> str:
+        """Hash of the rows in order: two sets with the same questions and answers hash the same."""
+        payload = json.dumps(self.rows(), sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(payload.encode()).hexdigest()
+
+    def head(self, limit: int) -> QuestionSet:
+        """The first ``limit`` questions (all when ``limit`` is 0)."""
+        if not limit or limit >= len(self.questions):
+            return self
+        return QuestionSet(self.name, self.questions[:limit], self.origin, self.extra)
+
+
+def from_rows(name: str, rows: Iterable[dict[str, Any]], origin: str = "", file_name: str | None = None) -> QuestionSet:
+    """A question set from plain rows; a bad row raises :class:`DocumentError` naming its line."""
+    questions: list[Question] = []
+    seen: dict[str, int] = {}
+    where = file_name or name
+    for line, row in enumerate(rows, start=1):
+        questions.append(_question(row, where, line))
+        qid = questions[-1].qid
+        if qid in seen:
+            raise DocumentError(where, f"line {line}: repeats the question of line {seen[qid]}; keep one of them")
+        seen[qid] = line
+    if not questions:
+        raise DocumentError(where, "no questions found: each row needs a question and an answer")
+    return QuestionSet(name, tuple(questions), origin)
+
+
+def _question(row: Any, where: str, line: int) -> Question:
+    if not isinstance(row, dict):
+        raise DocumentError(where, f"line {line}: expected an object with 'question' and 'answer', got {row!r:.60}")
+    values: dict[str, str] = {}
+    for key in ("question", "answer", "source", "chunk_id", "id"):
+        value = row.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, str | int | float):
+            raise DocumentError(where, f"line {line}: '{key}' must be text, got {type(value).__name__}")
+        values[key] = str(value).strip()
+    for key in ("question", "answer"):
+        if not values.get(key):
+            raise DocumentError(where, f"line {line}: '{key}' is missing or empty")
+    return Question(**values)
+
+
+def parse_questions(file_name: str, data: bytes, name: str | None = None) -> QuestionSet:
+    """Read a JSONL (one object a line) or CSV (a header row with ``question`` and ``answer``) question file.
+
+    >>> qs = parse_questions("q.csv", b"Question,Answer,source\\nHow long?,3 days,a.md\\n")
+    >>> qs.name, qs.questions[0].answer, qs.questions[0].source
+    ('q', '3 days', 'a.md')
+    >>> parse_questions("q.jsonl", b'{"question": "Why?"}\\n')
+    Traceback (most recent call last):
+    ...
+    playground.errors.DocumentError: q.jsonl: line 1: 'answer' is missing or empty
+    """
+    suffix = Path(file_name).suffix.lower()
+    name = name or Path(file_name).stem
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise DocumentError(file_name, "is not UTF-8 text: save it as UTF-8 and try again") from None
+    origin = f"imported from {file_name}"
+    if suffix == ".jsonl":
+        rows: list[Any] = []
+        numbers: list[int] = []
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as err:
+                raise DocumentError(file_name, f"line {number}: not valid JSON ({err.msg})") from None
+            numbers.append(number)
+        try:
+            return from_rows(name, rows, origin, file_name)
+        except DocumentError as err:  # report the file's own line numbers, not the row's position
+            raise _renumber(err, numbers) from None
+    if suffix == ".csv":
+        reader = csv.DictReader(io.StringIO(text))
+        header = {(h or "").strip().lower(): h for h in reader.fieldnames or []}
+        missing = [c for c in ("question", "answer") if c not in header]
+        if missing:
+            raise DocumentError(file_name, f"line 1: the header needs the column(s) {', '.join(missing)}")
+        rows = [{k.strip().lower(): v for k, v in r.items() if k} for r in reader]
+        numbers = list(range(2, len(rows) + 2))  # the header is line 1 (quoted newlines aside)
+        try:
+            return from_rows(name, rows, origin, file_name)
+        except DocumentError as err:
+            raise _renumber(err, numbers) from None
+    raise DocumentError(file_name, f"unsupported question file: use one of {', '.join(IMPORT_TYPES)}")
+
+
+def _renumber(err: DocumentError, numbers: Sequence[int]) -> DocumentError:
+    def line(match: re.Match[str]) -> str:
+        i = int(match.group(1)) - 1
+        return f"line {numbers[i] if 0 <= i < len(numbers) else i + 1}"
+
+    return DocumentError(err.file_name, re.sub(r"line (\d+)", line, err.reason))
+
+
+def load_question_file(path: str | Path) -> QuestionSet:
+    """A question file from disk (JSONL or CSV); a folder means its ``questions.jsonl``."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / QUESTIONS_FILE
+    if not path.is_file():
+        raise DocumentError(str(path), "no such question file: give a .jsonl or .csv file")
+    name = path.parent.name if path.name == QUESTIONS_FILE else path.stem
+    return parse_questions(path.name, path.read_bytes(), name=name)
+
+
+def workspace_questions(folder: str | Path, name: str | None = None) -> QuestionSet:
+    """The question set kept beside a workspace's documents (``questions.jsonl``)."""
+    folder = Path(folder)
+    if not (folder / QUESTIONS_FILE).is_file():
+        raise DocumentError(str(folder), f"has no {QUESTIONS_FILE}: import a question set or generate one")
+    try:
+        rows = load_questions(folder)
+    except json.JSONDecodeError as err:
+        raise DocumentError(str(folder / QUESTIONS_FILE), f"line {err.lineno}: not valid JSON ({err.msg})") from None
+    label = name or folder.resolve().name
+    return from_rows(label, rows, origin=f"{QUESTIONS_FILE} of {label}", file_name=QUESTIONS_FILE)
+
+
+def register_for_evaluation(workspace: str, questions: QuestionSet) -> Path:
+    """Hold this set out of every fine-tune of ``workspace`` (the shared check the fine-tuning lab asks)."""
+    return heldout.register(workspace, questions.name, questions.rows())
+
+
+# -- the deterministic generator ---------------------------------------------------------------
+_MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
+_UNITS = (
+    r"(?:(?:business|working|calendar) )?(?:days?|weeks?|months?|years?|hours?|minutes?|seconds?)"
+    r"|mm/h|m/s|km|cm|mm|kg|m|g|percent|units?|sensors?|employees|people|stations?|tickets?|languages?"
+)
+# What a blank may hide, most specific first: a date says more than a bare year.
+_ANSWERS = [
+    re.compile(rf"\b\d{{1,2}} (?:{_MONTHS}) \d{{4}}\b"),
+    re.compile(rf"\b(?:{_MONTHS}) \d{{1,2}}, \d{{4}}\b"),
+    re.compile(r"\b\d{4}-\d{2}-\d{2}\b"),
+    re.compile(rf"\b(?:{_MONTHS}) \d{{4}}\b"),
+    re.compile(r"\b[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+\b(?<=\d)"),  # product and policy codes: NW-POL-019
+    re.compile(r"(?:\b(?:EUR|USD|GBP|CHF) ?|[€$£] ?)\d[\d,.]*(?: (?:million|billion|thousand))?"),
+    re.compile(r"\b\d+\.\d+\.\d+\b"),  # versions
+    re.compile(rf"(?<![\d:.,])\b\d+(?:[.,]\d+)*(?: ?%| ?°C| (?:{_UNITS})\b(?: per [a-z]+\b)?)"),
+    re.compile(r"\b(?:19|20)\d{2}\b"),
+]
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(])")
+_COPULA = re.compile(r"^(?P<subj>[A-Z][\w'’ -]{2,80}?) (?P<verb>is|are|was|were) (?P<obj>[^,;:]{1,60}?)\.?$")
+
+
+_BULLET = re.compile(r"^\s*(?:[*\-•]|\d+[.)]|#+)\s+")
+
+
+def _sentences(text: str) -> list[str]:
+    """Sentences of a chunk: wrapped lines are joined; bullets and headings start anew; tables are skipped.
+
+    >>> _sentences("Returns are accepted within 45\\ndays of delivery. Keep the box.\\n* New: a thing\\n| a | b |")
+    ['Returns are accepted within 45 days of delivery.', 'Keep the box.', 'New: a thing']
+    """
+    blocks: list[list[str]] = []
+    joining = False
+    for line in text.splitlines():
+        if not line.strip() or "|" in line:  # a blank line ends a paragraph; table rows state no sentence
+            joining = False
+            continue
+        if _BULLET.match(line) or not joining:
+            blocks.append([])
+        blocks[-1].append(_BULLET.sub("", line).strip())
+        joining = True
+    out: list[str] = []
+    for block in blocks:
+        paragraph = re.sub(r"[*_`]+", "", " ".join(block))  # markdown emphasis
+        out.extend(s.strip() for s in _SENTENCE_END.split(paragraph) if s.strip())
+    return out
+
+
+def _answer_in(sentence: str) -> re.Match[str] | None:
+    for pattern in _ANSWERS:
+        match = pattern.search(sentence)
+        if match and match.group().strip(" .,"):
+            return match
+    return None
+
+
+def question_from_sentence(sentence: str) -> tuple[str, str] | None:
+    """A question and its answer from one sentence that states a date, number, amount or code; else None.
+
+    "X is Y" becomes "What is X?"; any other sentence becomes a fill-in-the-blank.
+
+    >>> question_from_sentence("The hotel limit for Zurich is EUR 210.")
+    ('What is the hotel limit for Zurich?', 'EUR 210')
+    >>> question_from_sentence("Nightwren was founded on 9 March 2011 by two technicians.")
+    ('What goes in the blank: "Nightwren was founded on ___ by two technicians."?', '9 March 2011')
+    >>> question_from_sentence("Nothing here has a figure in it at all.") is None
+    True
+    """
+    sentence = " ".join(sentence.split())
+    if len(sentence.split()) < 5:
+        return None
+    match = _answer_in(sentence)
+    if match is None:
+        return None
+    answer = match.group().strip(" .,")
+    start = match.start() + match.group().index(answer)
+    copula = _COPULA.match(sentence)
+    if copula and normalize_answer(copula.group("obj")) == normalize_answer(answer):
+        subject = copula.group("subj")
+        first, _, rest = subject.partition(" ")
+        if first in ("The", "A", "An", "Our", "Its", "Their", "This", "Each"):
+            subject = f"{first.lower()} {rest}"
+        return f"What {copula.group('verb')} {subject}?", answer
+    words_before = sentence[:start].split()
+    words_after = sentence[start + len(answer) :].split()
+    before = " ".join(words_before[-14:])  # a long sentence keeps the words around the blank
+    after = " ".join(words_after[:14])
+    cloze = f"{'… ' if len(words_before) > 14 else ''}{before} ___ {after}{' …' if len(words_after) > 14 else ''}"
+    return f'What goes in the blank: "{cloze.strip()}"?', answer
+
+
+def generate_questions(nodes: Sequence[TextNode], limit: int = 20, name: str = "generated") -> QuestionSet:
+    """Questions made from the chunks without any model, each keeping its chunk's id and file.
+
+    Chunks are taken evenly across the corpus (in order, so the same chunks give the same set),
+    one question per chunk: from its first sentence that states a date, amount, number or code.
+    """
+    picked: list[Question] = []
+    seen: set[str] = set()
+    usable: list[tuple[TextNode, str, str]] = []
+    for node in nodes:
+        for sentence in _sentences(node.get_content()):
+            if not 6 <= len(sentence.split()) <= 40:  # headings and fragments; tables run together
+                continue
+            made = question_from_sentence(sentence)
+            if made and made[0] not in seen:  # overlapping chunks repeat sentences
+                seen.add(made[0])
+                usable.append((node, *made))
+                break
+    if not usable:
+        raise PlaygroundError(
+            "no sentence in these documents states a date, number, amount or code to ask about: "
+            "import a question set instead"
+        )
+    count = min(limit or len(usable), len(usable))
+    for i in range(count):
+        node, question, answer = usable[i * len(usable) // count]
+        picked.append(Question(question, answer, str(node.metadata.get("file_name", "")), node.node_id))
+    return QuestionSet(name, tuple(picked), origin=f"generated from {len(nodes)} chunks (no model)")
+
+
+# -- the model-based generator ------------------------------------------------------------------
+QUESTION_PROMPT = (
+    "Read the passage and write one question that it answers, with a short answer copied from the passage.\n"
+    "Reply in exactly two lines:\n"
+    "Question: <the question>\n"
+    "Answer: <the short answer>\n\n"
+    "Passage:\n{passage}"
+)
+
+
+def parse_generated(text: str) -> tuple[str, str] | None:
+    """The question and answer of a model's reply in the prompt's two-line format; None if it is not.
+
+    >>> parse_generated("Question: How long is the warranty?\\nAnswer: 24 months.")
+    ('How long is the warranty?', '24 months')
+    >>> parse_generated("I cannot help with that.") is None
+    True
+    """
+    question = re.search(r"question\s*:\s*(.+)", text, re.IGNORECASE)
+    answer = re.search(r"answer\s*:\s*(.+)", text, re.IGNORECASE)
+    if not question or not answer:
+        return None
+    q, a = question.group(1).strip(), answer.group(1).strip().rstrip(".").strip()
+    return (q, a) if q and a else None
+
+
+def generate_with_model(
+    nodes: Sequence[TextNode],
+    *,
+    catalogue: Catalogue,
+    model: ModelInfo,
+    limit: int = 20,
+    prompt: str = QUESTION_PROMPT,
+    params: GenerationParams | None = None,
+    grounded: bool = True,
+    name: str = "generated",
+    progress: Progress = no_progress,
+) -> QuestionSet:
+    """Ask ``model`` for one question per chunk (chunks spread evenly), with ``prompt`` (``{passage}`` filled).
+
+    With ``grounded`` a reply is kept only when its answer appears in the chunk, so its gold answer
+    can be checked; replies not in the two-line format are dropped.
+    """
+    if "{passage}" not in prompt:
+        raise PlaygroundError("the question prompt needs a {passage} placeholder for the chunk's text")
+    params = params or GenerationParams(max_tokens=96)
+    count = min(limit or len(nodes), len(nodes))
+    chosen = [nodes[i * len(nodes) // count] for i in range(count)] if count else []
+    made: list[Question] = []
+    seen: set[str] = set()
+    for i, node in enumerate(chosen):
+        progress(i / max(len(chosen), 1), f"Asking {model.name} for a question ({i + 1}/{len(chosen)})")
+        passage = node.get_content()
+        messages = [{"role": "user", "content": prompt.replace("{passage}", passage)}]
+        reply = parse_generated(catalogue.chat(model, messages, params).collect())
+        if reply is None or reply[0] in seen:
+            continue
+        if grounded and normalize_answer(reply[1]) not in normalize_answer(passage):
+            continue
+        seen.add(reply[0])
+        made.append(Question(reply[0], reply[1], str(node.metadata.get("file_name", "")), node.node_id))
+    progress(1.0, f"{len(made)} of {len(chosen)} replies made usable questions")
+    if not made:
+        raise PlaygroundError(
+            f"{model.id} wrote no usable question for {len(chosen)} passages: "
+            "try a larger model, or the generator that needs no model"
+        )
+    return QuestionSet(name, tuple(made), origin=f"generated by {model.id}", extra={"prompt": prompt})
+
+
+__all__ = [
+    "IMPORT_TYPES",
+    "QUESTION_PROMPT",
+    "Question",
+    "QuestionSet",
+    "from_rows",
+    "generate_questions",
+    "generate_with_model",
+    "load_question_file",
+    "parse_generated",
+    "parse_questions",
+    "question_from_sentence",
+    "register_for_evaluation",
+    "workspace_questions",
+]

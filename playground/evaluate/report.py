@@ -1,0 +1,461 @@
+"""What a run shows: per-condition accuracy with bootstrap 95% intervals, cost, retrieval, and plotly figures.
+
+"Correct" is :func:`~playground.evaluate.metrics.exact_match`: the normalised gold answer equals
+the answer or appears in it. Strict exact match, token F1 and embedding similarity are reported
+beside it. The "known before" split divides the questions by whether Base (no retrieval) already
+answered them correctly, and shows every condition's accuracy on each part: what retrieval or a
+fine-tune adds on questions the model could not answer alone.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from playground.compare import COLORS, CONDITIONS, LABELS
+from playground.evaluate.metrics import bootstrap_ci, hit_at_k, paired_bootstrap_ci, reciprocal_rank
+
+if TYPE_CHECKING:
+    from playground.evaluate.run import EvalRun
+
+METRICS = {  # score key -> column title
+    "correct": "Correct",
+    "strict_em": "Strict EM",
+    "f1": "Token F1",
+    "similarity": "Similarity",
+}
+METRIC_HELP = {
+    "correct": "the normalised gold answer equals the answer or appears in it as whole words",
+    "strict_em": "the normalised answer equals the normalised gold answer",
+    "f1": "word-overlap F1 between the normalised answer and gold answer",
+    "similarity": "cosine similarity of the answer's and the gold answer's embeddings",
+    "vs_base": "paired difference in 'correct' against Base, over the same questions",
+    "intervals": "mean with a 95% percentile bootstrap interval over questions (low, high)",
+}
+COST = ("latency_s", "first_token_s", "prompt_tokens", "completion_tokens", "tokens_per_s")
+HIT_KS = (1, 3, 5)
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A mean with its 95% bootstrap interval."""
+
+    mean: float
+    low: float
+    high: float
+
+    def __str__(self) -> str:
+        """``0.52 [0.41–0.63]``; an empty sample shows as ``–``.
+
+        >>> str(Interval(0.5, 0.25, 0.75)), str(Interval(math.nan, math.nan, math.nan))
+        ('0.50 [0.25–0.75]', '–')
+        """
+        if math.isnan(self.mean):
+            return "–"
+        return f"{self.mean:.2f} [{self.low:.2f}–{self.high:.2f}]"
+
+    def overlaps(self, other: Interval) -> bool:
+        """Whether two intervals share any value.
+
+        >>> Interval(0.1, 0.0, 0.2).overlaps(Interval(0.5, 0.3, 0.7))
+        False
+        """
+        return self.low <= other.high and other.low <= self.high
+
+    def as_dict(self) -> dict[str, float | None]:
+        return {k: None if math.isnan(v) else round(v, 4) for k, v in asdict(self).items()}
+
+
+@dataclass
+class ConditionSummary:
+    condition: str
+    model: str
+    n: int  # questions answered without an error
+    errors: int
+    scores: dict[str, Interval]  # metric -> mean with interval
+    cost: dict[str, float | None]  # means of latency, tokens, tok/s
+    vs_base: Interval | None = None  # paired difference in "correct" against Base
+    same_as: str | None = None  # "base" when the ft slot repeated the base model
+
+    @property
+    def label(self) -> str:
+        return LABELS[self.condition]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "model": self.model,
+            "n": self.n,
+            "errors": self.errors,
+            "same_as": self.same_as,
+            **{k: v.as_dict() for k, v in self.scores.items()},
+            "vs_base": self.vs_base.as_dict() if self.vs_base else None,
+            **{k: None if v is None else round(v, 4) for k, v in self.cost.items()},
+        }
+
+
+@dataclass
+class Summary:
+    run_id: str
+    questions: str  # the question set's name
+    n: int  # questions scored
+    total: int  # questions selected
+    conditions: dict[str, ConditionSummary]
+    retrieval: dict[str, Any] | None = None
+    known_before: dict[str, Any] | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "questions": self.questions,
+            "n": self.n,
+            "total": self.total,
+            "metrics": METRIC_HELP,
+            "conditions": {c: s.as_dict() for c, s in self.conditions.items()},
+            "retrieval": self.retrieval,
+            "known_before": self.known_before,
+            "notes": self.notes,
+        }
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One flat row per condition, for a table widget."""
+        rows = []
+        for s in self.conditions.values():
+            row: dict[str, Any] = {
+                "condition": s.label,
+                "model": s.model + (" (= base)" if s.same_as else ""),
+                "n": s.n,
+            }
+            row.update({title: str(s.scores[key]) for key, title in METRICS.items() if key in s.scores})
+            row["vs Base"] = _signed(s.vs_base) if s.vs_base else ""
+            row.update(
+                {
+                    "latency s": _fmt(s.cost["latency_s"], 2),
+                    "first token s": _fmt(s.cost["first_token_s"], 2),
+                    "prompt tokens": _fmt(s.cost["prompt_tokens"], 0),
+                    "tok/s": _fmt(s.cost["tokens_per_s"], 1),
+                }
+            )
+            rows.append(row)
+        return rows
+
+    def table(self) -> str:
+        """The per-condition table, the retrieval line and the known-before split, as Markdown."""
+        rows = self.rows()
+        if not rows:
+            return "No answers scored yet."
+        heads = list(rows[0])
+        lines = ["| " + " | ".join(heads) + " |", "|" + "|".join("---" for _ in heads) + "|"]
+        lines += ["| " + " | ".join(str(r[h]) for h in heads) + " |" for r in rows]
+        out = [f"{self.n} questions from '{self.questions}'" + (f" (of {self.total})" if self.n < self.total else "")]
+        out += ["", *lines]
+        if self.retrieval:
+            r = self.retrieval
+            hits = " · ".join(f"hit@{k} {r[f'hit@{k}']:.2f}" for k in HIT_KS)
+            out += ["", f"Retrieval ({r['n']} questions, top {r['depth']}): {hits} · MRR {r['mrr']:.2f}"]
+        if self.known_before:
+            conds = list(self.conditions)
+            kb = self.known_before
+            lines = [
+                "| questions | n | " + " | ".join(LABELS[c] for c in conds) + " |",
+                "|---|---|" + "---|" * len(conds),
+            ]
+            for part, title in (("known", "Base already right"), ("unknown", "Base wrong")):
+                acc = kb[part]["accuracy"]
+                cells = " | ".join(_fmt(acc.get(c), 2) for c in conds)
+                lines.append(f"| {title} | {kb[part]['n']} | {cells} |")
+            out += ["", "Known before (accuracy on each part):", "", *lines]
+        if self.notes:
+            out += ["", *[f"- {n}" for n in self.notes]]
+        return "\n".join(out)
+
+
+def _fmt(value: float | None, digits: int) -> str:
+    return "–" if value is None or math.isnan(value) else f"{value:.{digits}f}"
+
+
+def _signed(interval: Interval) -> str:
+    """``+0.45 [+0.32, +0.58]``.
+
+    >>> _signed(Interval(0.45, 0.3, 0.6))
+    '+0.45 [+0.30, +0.60]'
+    """
+    return f"{interval.mean:+.2f} [{interval.low:+.2f}, {interval.high:+.2f}]"
+
+
+def _mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def summarize(run: EvalRun) -> Summary:
+    """Per-condition scores with bootstrap intervals, cost means, retrieval metrics and the known-before split."""
+    config = run.config
+    boot = {"n": config.bootstrap, "seed": config.seed}
+    results = run.results
+    conditions: dict[str, ConditionSummary] = {}
+    for condition in (c for c in CONDITIONS if c in config.conditions):
+        answers = [r["conditions"][condition] for r in results if condition in r["conditions"]]
+        scored = [a for a in answers if a.get("scores")]
+        scores = {}
+        for key in METRICS:
+            values = [a["scores"][key] for a in scored if a["scores"].get(key) is not None]
+            if values or key != "similarity":
+                scores[key] = Interval(*bootstrap_ci(values, **boot))
+        cost: dict[str, float | None] = {}
+        for key in COST:
+            values = [a["metrics"][key] for a in scored if a.get("metrics") and a["metrics"].get(key) is not None]
+            cost[key] = _mean(values)
+        models = [a["model"] for a in answers]
+        conditions[condition] = ConditionSummary(
+            condition=condition,
+            model=models[0] if models else (config.finetuned or config.base),
+            n=len(scored),
+            errors=len(answers) - len(scored),
+            scores=scores,
+            cost=cost,
+            same_as=next((a["same_as"] for a in answers if a.get("same_as")), None),
+        )
+    if "base" in conditions:
+        for condition, summary in conditions.items():
+            pairs = [
+                (r["conditions"][condition]["scores"]["correct"], r["conditions"]["base"]["scores"]["correct"])
+                for r in results
+                if _scored(r, condition) and _scored(r, "base")
+            ]
+            if condition != "base" and pairs:
+                summary.vs_base = Interval(*paired_bootstrap_ci([a for a, _ in pairs], [b for _, b in pairs], **boot))
+    notes = []
+    if not config.finetuned and any(c.startswith("ft") for c in conditions):
+        notes.append("No fine-tuned model was chosen: the Fine-tuned conditions repeat the base model's answers.")
+    failed = {LABELS[c]: s.errors for c, s in conditions.items() if s.errors}
+    if failed:
+        notes.append(
+            "Answers that failed are left out of the scores: " + ", ".join(f"{k} {v}" for k, v in failed.items())
+        )
+    return Summary(
+        run_id=run.run_id,
+        questions=run.questions.name,
+        n=len(results),
+        total=len(run.questions),
+        conditions=conditions,
+        retrieval=retrieval_summary(results),
+        known_before=known_before(results, list(conditions)),
+        notes=notes,
+    )
+
+
+def _scored(row: dict[str, Any], condition: str) -> bool:
+    answer = row["conditions"].get(condition)
+    return bool(answer and answer.get("scores"))
+
+
+def retrieval_summary(results: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """hit@1/3/5 and MRR over the questions that have something to be relevant to."""
+    judged = [r["retrieval"] for r in results if r.get("retrieval") and r["retrieval"]["relevance"] != "none"]
+    if not judged:
+        return None
+    n = len(judged)
+    out: dict[str, Any] = {"n": n, "depth": max(len(r["ids"]) for r in judged)}
+    for k in HIT_KS:
+        out[f"hit@{k}"] = round(sum(hit_at_k(r["rank"], k) for r in judged) / n, 4)
+    out["mrr"] = round(sum(reciprocal_rank(r["rank"]) for r in judged) / n, 4)
+    out["by_answer"] = sum(1 for r in judged if r["relevance"] == "answer")  # the rest fell back to the file
+    return out
+
+
+def known_before(results: list[dict[str, Any]], conditions: list[str]) -> dict[str, Any] | None:
+    """Questions Base already got right ("known") vs the rest, with each condition's accuracy on each part."""
+    if "base" not in conditions:
+        return None
+    parts: dict[str, list[dict[str, Any]]] = {"known": [], "unknown": []}
+    for r in results:
+        if _scored(r, "base"):
+            parts["known" if r["conditions"]["base"]["scores"]["correct"] else "unknown"].append(r)
+    out: dict[str, Any] = {}
+    for part, rows in parts.items():
+        accuracy = {}
+        for c in conditions:
+            values = [r["conditions"][c]["scores"]["correct"] for r in rows if _scored(r, c)]
+            accuracy[c] = None if not values else round(sum(values) / len(values), 4)
+        out[part] = {"n": len(rows), "accuracy": accuracy}
+    return out
+
+
+# -- figures ---------------------------------------------------------------------------------
+def figures(run: EvalRun, summary: Summary | None = None) -> dict[str, Any]:
+    """The plotly figures of a run, by name: accuracy (2×2), cost, heatmap, ranks (when retrieval ran)."""
+    summary = summary or summarize(run)
+    out = {"accuracy": accuracy_figure(summary), "cost": cost_figure(summary), "heatmap": heatmap_figure(run)}
+    if summary.retrieval:
+        out["ranks"] = rank_figure(run.results)
+    return out
+
+
+def accuracy_figure(summary: Summary) -> Any:
+    """Each condition's scores with 95% intervals, one panel per condition laid out like the Compare grid."""
+    from plotly.subplots import make_subplots
+
+    titles = [f"{LABELS[c]}" + (f" ({summary.conditions[c].n})" if c in summary.conditions else "") for c in CONDITIONS]
+    fig = make_subplots(rows=2, cols=2, subplot_titles=titles, shared_yaxes=True, vertical_spacing=0.16)
+    for i, condition in enumerate(CONDITIONS):
+        s = summary.conditions.get(condition)
+        if s is None:
+            continue
+        keys = [k for k in METRICS if k in s.scores and not math.isnan(s.scores[k].mean)]
+        means = [s.scores[k].mean for k in keys]
+        fig.add_bar(
+            x=[METRICS[k] for k in keys],
+            y=means,
+            name=LABELS[condition],
+            marker_color=COLORS[condition],
+            error_y={
+                "type": "data",
+                "symmetric": False,
+                "array": [s.scores[k].high - s.scores[k].mean for k in keys],
+                "arrayminus": [s.scores[k].mean - s.scores[k].low for k in keys],
+            },
+            customdata=[[s.scores[k].low, s.scores[k].high] for k in keys],
+            hovertemplate="%{x}: %{y:.3f} [%{customdata[0]:.3f}–%{customdata[1]:.3f}]<extra>"
+            + LABELS[condition]
+            + "</extra>",
+            row=i // 2 + 1,
+            col=i % 2 + 1,
+        )
+    fig.update_yaxes(range=[0, 1.15], tickformat=".0%")
+    fig.update_layout(
+        title="Accuracy per condition (95% bootstrap intervals)",
+        showlegend=False,
+        height=560,
+        margin={"l": 10, "r": 10, "t": 80, "b": 10},
+    )
+    return fig
+
+
+def cost_figure(summary: Summary) -> Any:
+    """Accuracy against mean latency: up and to the left is better."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    for condition, s in summary.conditions.items():
+        latency, correct = s.cost["latency_s"], s.scores["correct"]
+        if latency is None or math.isnan(correct.mean):
+            continue
+        fig.add_scatter(
+            x=[latency],
+            y=[correct.mean],
+            mode="markers+text",
+            name=s.label,
+            text=[s.label],
+            textposition="bottom center" if condition.startswith("ft") else "top center",  # ft often sits on base
+            marker={"color": COLORS[condition], "size": 14},
+            error_y={
+                "type": "data",
+                "symmetric": False,
+                "array": [correct.high - correct.mean],
+                "arrayminus": [correct.mean - correct.low],
+            },
+            customdata=[[_fmt(s.cost["prompt_tokens"], 0), _fmt(s.cost["tokens_per_s"], 1)]],
+            hovertemplate="%{y:.2f} correct at %{x:.2f} s<br>%{customdata[0]} prompt tokens, %{customdata[1]} tok/s",
+        )
+    latencies = [s.cost["latency_s"] or 0.0 for s in summary.conditions.values()]
+    fig.update_layout(
+        title="Accuracy vs latency",
+        showlegend=False,
+        xaxis={"title": "mean latency per answer (s)", "range": [0, 1.25 * max(latencies, default=1.0) + 0.1]},
+        yaxis={"title": "correct", "range": [-0.08, 1.05], "tickformat": ".0%"},
+        height=420,
+        margin={"l": 10, "r": 10, "t": 60, "b": 10},
+    )
+    return fig
+
+
+def question_label(i: int, question: str) -> str:
+    """The heatmap's row label: number and the start of the question (the page maps it back).
+
+    >>> question_label(0, "How long is the returns window for products bought online?")
+    'Q1 How long is the returns window for produ…'
+    """
+    text = question if len(question) <= 40 else question[:40].rstrip() + "…"
+    return f"Q{i + 1} {text}"
+
+
+def heatmap_figure(run: EvalRun) -> Any:
+    """Question × condition: a square per answer, in its condition's colour when correct, grey when not.
+
+    Drawn as square markers rather than a heatmap trace: markers can be clicked to select them
+    (a heatmap cell cannot), and the page opens the clicked question.
+    """
+    import plotly.graph_objects as go
+
+    conditions = [c for c in CONDITIONS if c in run.config.conditions]
+    rows = [question_label(i, r["question"]) for i, r in enumerate(run.results)]
+    fig = go.Figure()
+    for c in conditions:
+        colors, hover = [], []
+        for r in run.results:
+            answer = r["conditions"].get(c) or {}
+            scores = answer.get("scores")
+            colors.append(COLORS[c] if scores and scores["correct"] else "#e9ecef" if scores else "#ffffff")
+            shown = html.escape(answer.get("error") or (answer.get("text") or "")[:120])
+            verdict = f"{'correct' if scores['correct'] else 'wrong'}, F1 {scores['f1']:.2f}" if scores else "failed"
+            hover.append(f"{verdict}<br>{shown}")
+        fig.add_scatter(
+            x=[LABELS[c]] * len(rows),
+            y=rows,
+            mode="markers",
+            name=LABELS[c],
+            marker={"symbol": "square", "size": 15, "color": colors, "line": {"color": "#ced4da", "width": 1}},
+            customdata=hover,
+            hovertemplate="%{y}<br>%{x}: %{customdata}<extra></extra>",
+        )
+    fig.update_layout(
+        title="Correct answers, question by question (click a square to open it)",
+        height=max(300, 110 + 20 * len(rows)),
+        showlegend=False,
+        yaxis={"range": [len(rows) - 0.5, -0.5], "tickfont": {"size": 10}, "showgrid": False},  # Q1 on top
+        xaxis={"side": "top", "showgrid": False},
+        plot_bgcolor="#ffffff",
+        margin={"l": 10, "r": 10, "t": 70, "b": 10},
+    )
+    return fig
+
+
+def rank_figure(results: list[dict[str, Any]]) -> Any:
+    """How far down the first relevant passage was: ranks 1..depth, and 'not retrieved'."""
+    import plotly.graph_objects as go
+
+    judged = [r["retrieval"] for r in results if r.get("retrieval") and r["retrieval"]["relevance"] != "none"]
+    depth = max((len(r["ids"]) for r in judged), default=0)
+    labels = [str(k) for k in range(1, depth + 1)] + ["not found"]
+    counts = [sum(1 for r in judged if r["rank"] == k) for k in range(1, depth + 1)]
+    counts.append(sum(1 for r in judged if r["rank"] is None))
+    fig = go.Figure(go.Bar(x=labels, y=counts, marker_color=COLORS["base+rag"], text=counts, textposition="outside"))
+    fig.update_layout(
+        title=f"Rank of the first relevant passage (top {depth})",
+        xaxis={"title": "rank", "type": "category"},
+        yaxis_title="questions",
+        height=360,
+        margin={"l": 10, "r": 10, "t": 60, "b": 10},
+    )
+    return fig
+
+
+__all__ = [
+    "COLORS",
+    "METRICS",
+    "ConditionSummary",
+    "Interval",
+    "Summary",
+    "accuracy_figure",
+    "cost_figure",
+    "figures",
+    "heatmap_figure",
+    "known_before",
+    "question_label",
+    "rank_figure",
+    "retrieval_summary",
+    "summarize",
+]
