@@ -12,6 +12,7 @@ navigation = st.navigation(
         st.Page("pages/documents.py", title="Documents", icon=":material/description:"),
         st.Page("pages/models.py", title="Models", icon=":material/memory:"),
         st.Page("pages/compare.py", title="Compare", icon=":material/compare:"),
+        st.Page("pages/finetune.py", title="Fine-tune", icon=":material/model_training:"),
         st.Page("pages/evaluate.py", title="Evaluate", icon=":material/monitoring:"),
     ]
 )
@@ -36,4 +37,5 @@ with st.sidebar:
             else:
                 st.switch_page("pages/documents.py")
 
+st.session_state["_app_ran"] = True  # see ui.via_app
 navigation.run()

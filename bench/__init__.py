@@ -8,6 +8,8 @@
 2. Index build: ``build_index`` from scratch (chunk, embed, store, save) vs raw
    sentence-transformers ``encode`` of the same chunk texts, and vs LlamaIndex's stock
    ``VectorStoreIndex.from_documents``; plus reloading the saved index (a cache hit).
+3. Training (``bench/training.py``): a step of the fine-tuning lab's loop vs a bare PEFT loop on the
+   same batch, and training tokens/s.
 
 Each ratio is the median of per-repetition ratios (project / raw): pairs run back to back, so
 another process's load hits both sides of a pair alike.
@@ -31,7 +33,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DOCS = ROOT / "sample_docs"
 QUESTION = 0  # the first question of the sample set (its answer is short, so prefill dominates)
-GOALS = {"answer": 1.05, "index_raw": 1.15, "end_to_end_s": 25.0}
+GOALS = {"answer": 1.05, "index_raw": 1.15, "end_to_end_s": 25.0, "training": 1.10}
 
 
 @dataclass
@@ -222,7 +224,11 @@ def run(reps: int) -> dict[str, Any]:
 
         browser_results = bench_end_to_end(catalogue, index, root)
         rerun_results = bench_rerun(root)
+        from bench.training import bench_training
+
+        training_results = bench_training(reps)
     return {
+        "training": training_results,
         "browser": browser_results,
         "rerun": rerun_results,
         "machine": machine(),

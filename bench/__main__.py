@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import GOALS, run
+from bench.training import training_rows
 
 
 def _row(
@@ -77,6 +78,7 @@ def table(r: dict[str, Any], reps: int) -> str:
             ),
             _row("no-op rerun of Compare (AppTest, after an answer)", r["rerun"]["rerun_s"]),
             f"  reloaded by those reruns: {r['rerun']['reloaded'] or 'nothing'}",
+            *training_rows(r["training"], _row, GOALS["training"]),
             f"{'peak RSS (MiB)':<48}{r['peak_rss_mib']:>8.0f}",
         ]
     )

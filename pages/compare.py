@@ -5,7 +5,7 @@ import streamlit as st
 from playground import GenerationParams, PlaygroundError, PromptSettings, RetrievalSettings, compare, ui
 from playground.compare import DEFAULT_RAG_TEMPLATE, HELP, LABELS, ConditionResult, cost_figure
 
-ui.via_app()
+ui.via_app(__file__)
 
 st.title("Compare")
 listing = ui.model_listing(ui.ollama_host())

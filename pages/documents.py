@@ -5,7 +5,7 @@ import streamlit as st
 from playground import ChunkSettings, PlaygroundError, ui
 from playground.documents import SUPPORTED_EXTENSIONS
 
-ui.via_app()
+ui.via_app(__file__)
 
 ws = ui.workspace()
 st.title("Documents")

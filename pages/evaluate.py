@@ -23,7 +23,7 @@ from playground.evaluate.card import card_text
 from playground.evaluate.questions import IMPORT_TYPES, QuestionSet, from_rows
 from playground.evaluate.report import METRICS, question_label
 
-ui.via_app()
+ui.via_app(__file__)
 
 OWN, IMPORT, GENERATE = "The workspace's own", "Import a file", "Generate from the documents"
 

@@ -5,7 +5,7 @@ import streamlit as st
 from playground import ui
 from playground.compare import HELP, LABELS
 
-ui.via_app()
+ui.via_app(__file__)
 
 st.title("RAG vs Fine-tuning Playground")
 st.markdown(

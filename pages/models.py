@@ -5,7 +5,7 @@ import streamlit as st
 from playground import ui
 from playground.models.ollama import normalize_host
 
-ui.via_app()
+ui.via_app(__file__)
 
 st.title("Models")
 

@@ -3,6 +3,8 @@
     python -m playground retrieve --docs sample_docs --question "..." --json
     python -m playground ask --docs sample_docs --question "..." [--base M] [--finetuned M] [--json]
     python -m playground models [--json]
+    python -m playground eval --docs sample_docs --questions sample_docs/questions.jsonl [--limit N] [--json]
+    python -m playground finetune --docs sample_docs [--preset sample] [--base M] [--register-ollama [NAME]]
 
 Progress goes to stderr, results to stdout; errors print one line and exit 2.
 """
@@ -17,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from playground.config import ChunkSettings, GenerationParams, RetrievalSettings
-from playground.errors import PlaygroundError
+from playground.errors import ConfigError, PlaygroundError
 
 
 def _progress(fraction: float, message: str) -> None:
@@ -62,7 +64,75 @@ def build_parser() -> argparse.ArgumentParser:
     models = sub.add_parser("models", help="list the models of every backend")
     models.add_argument("--json", action="store_true")
     models.add_argument("--no-ollama", action="store_true")
+    _add_eval_parser(sub)
+    _add_finetune_parser(sub)
     return parser
+
+
+def _add_eval_parser(sub: Any) -> None:
+    from playground.evaluate.run import EvalConfig
+
+    p = sub.add_parser("eval", help="score the four conditions over a question set, with 95%% intervals")
+    p.add_argument("--docs", type=Path, help="folder (or one file) of documents to index")
+    p.add_argument("--questions", type=Path, help="question file (.jsonl or .csv); default: questions.jsonl in --docs")
+    p.add_argument("--generate", type=int, metavar="N", help="evaluate N questions generated from the documents")
+    p.add_argument("--limit", type=int, default=0, help=EvalConfig.help("limit"))
+    p.add_argument("--base", help="base model id or name (default: the embedded SmolLM2)")
+    p.add_argument(
+        "--finetuned",
+        help="fine-tuned model id or name (default: the base's fine-tune when there is exactly one, "
+        "else the base model again; 'base' forces that)",
+    )
+    p.add_argument(
+        "--conditions", default=",".join(EvalConfig().conditions), help="comma-separated: base,base+rag,ft,ft+rag"
+    )
+    p.add_argument("--workspace", help="workspace name for the index and the stored run (default: the folder's name)")
+    p.add_argument("--card", type=Path, metavar="DIR", help="write the experiment card (JSON, Markdown, HTML) here")
+    p.add_argument("--reproduce", type=Path, metavar="CARD", help="run a card.json's evaluation again and compare")
+    p.add_argument("--top-k", type=int, default=RetrievalSettings().top_k, help=RetrievalSettings.help("top_k"))
+    p.add_argument(
+        "--mode", default="hybrid", choices=["hybrid", "vector", "bm25"], help=RetrievalSettings.help("mode")
+    )
+    p.add_argument("--cutoff", type=float, default=0.0, help=RetrievalSettings.help("similarity_cutoff"))
+    p.add_argument("--chunk-size", type=int, default=ChunkSettings().chunk_size, help=ChunkSettings.help("chunk_size"))
+    p.add_argument(
+        "--chunk-overlap", type=int, default=ChunkSettings().chunk_overlap, help=ChunkSettings.help("chunk_overlap")
+    )
+    p.add_argument("--embed-model", default="all-MiniLM-L6-v2", help="embedding model (see retrieve --help)")
+    p.add_argument("--max-tokens", type=int, default=GenerationParams().max_tokens)
+    p.add_argument("--temperature", type=float, default=GenerationParams().temperature)
+    p.add_argument("--seed", type=int, default=GenerationParams().seed, help=GenerationParams.help("seed"))
+    p.add_argument("--bootstrap", type=int, default=EvalConfig().bootstrap, help=EvalConfig.help("bootstrap"))
+    p.add_argument("--no-ollama", action="store_true", help="use only the embedded engine")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a readable summary")
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+
+
+def _add_finetune_parser(sub: Any) -> None:
+    from playground.finetune.settings import PRESETS, LoraSettings
+
+    p = sub.add_parser("finetune", help="train a LoRA adapter from the documents and add it to the catalogue")
+    p.add_argument("--docs", required=True, type=Path, help="folder (or one file) of documents to learn from")
+    p.add_argument("--preset", default="sample", choices=list(PRESETS), help="dataset recipe and LoRA settings")
+    p.add_argument("--base", help="base model id or name (default: the embedded SmolLM2; ollama:<name> for Ollama)")
+    p.add_argument("--name", help="adapter name in the catalogue (default: the preset's, else <workspace>-ft)")
+    p.add_argument("--out", type=Path, help="adapter file (.gguf) or folder (default: $PLAYGROUND_HOME/models)")
+    p.add_argument("--dataset", type=Path, help="train on this JSONL instead of building a dataset")
+    p.add_argument("--dataset-out", type=Path, metavar="PATH", help="also write the dataset as JSONL here")
+    p.add_argument("--heldout", type=Path, action="append", default=[], help="more held-out question files")
+    p.add_argument("--refuse-leaks", action="store_true", help="fail instead of dropping examples that leak")
+    for name in ("rank", "top_layers", "epochs", "max_steps", "batch_size", "max_seq_length", "seed"):
+        p.add_argument(f"--{name.replace('_', '-')}", type=int, help=LoraSettings.help(name))
+    p.add_argument("--learning-rate", type=float, help=LoraSettings.help("learning_rate"))
+    p.add_argument("--precision", choices=["auto", "float32", "bfloat16"], help=LoraSettings.help("precision"))
+    p.add_argument("--register-ollama", nargs="?", const="", metavar="NAME", help="also create an Ollama model")
+    p.add_argument("--workspace", help="workspace whose held-out questions apply (default: the folder's name)")
+    p.add_argument("--chunk-size", type=int, default=ChunkSettings().chunk_size, help=ChunkSettings.help("chunk_size"))
+    p.add_argument(
+        "--chunk-overlap", type=int, default=ChunkSettings().chunk_overlap, help=ChunkSettings.help("chunk_overlap")
+    )
+    p.add_argument("--json", action="store_true", help="print JSON instead of a readable summary")
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
 
 
 def _index(args: argparse.Namespace) -> tuple[Any, Any]:
@@ -217,9 +287,169 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    from playground.evaluate import EvalConfig, evaluate, write_card
+    from playground.evaluate.questions import generate_questions, load_question_file
+    from playground.evaluate.run import default_finetune
+
+    progress = (lambda f, m: None) if args.quiet else _progress
+    if args.reproduce:
+        return _reproduce(args, progress)
+    if args.docs is None:
+        raise ConfigError("eval needs --docs PATH (the documents to index), or --reproduce CARD")
+    if args.generate is None:  # read the questions before any model loads: a bad row fails in no time
+        questions = load_question_file(args.questions or args.docs)
+    config = EvalConfig(
+        conditions=tuple(c.strip() for c in args.conditions.split(",") if c.strip()),
+        limit=args.limit,
+        retrieval=_retrieval(args),
+        generation=GenerationParams(temperature=args.temperature, seed=args.seed, max_tokens=args.max_tokens),
+        chunk=ChunkSettings(args.chunk_size, args.chunk_overlap),
+        bootstrap=args.bootstrap,
+    )
+    catalogue = _catalogue(args.no_ollama)
+    base = catalogue.resolve(args.base)
+    if args.finetuned:
+        finetuned = None if args.finetuned == "base" else catalogue.resolve(args.finetuned)
+    else:
+        finetuned = default_finetune(catalogue, base)
+    if not args.quiet:
+        print(f"Fine-tuned slot: {finetuned.id if finetuned else 'the base model again'}", file=sys.stderr)
+    _, index = _index(args)
+    if args.generate is not None:
+        questions = generate_questions(index.nodes, limit=args.generate, name=f"generated-{args.generate}")
+    run = evaluate(
+        questions,
+        catalogue=catalogue,
+        base=base,
+        finetuned=finetuned,
+        index=index,
+        config=config,
+        docs=args.docs,
+        progress=progress,
+    )
+    summary = run.summary()
+    cards = {k: str(v) for k, v in write_card(run, args.card).items()} if args.card else {}
+    if args.json:
+        out = {"run_id": run.run_id, "run_dir": str(run.run_dir), "summary": summary.as_dict(), "card": cards}
+        print(json.dumps(out, indent=2, ensure_ascii=False))
+    else:
+        print(summary.table())
+        print(f"\nStored in {run.run_dir} (run the same command again to resume or reuse it)")
+        for path in cards.values():
+            print(f"Card: {path}")
+    failed = any(s.errors for s in summary.conditions.values())
+    return 1 if failed else 0
+
+
+def _reproduce(args: argparse.Namespace, progress: Any) -> int:
+    from playground.evaluate.card import read_card, reproduce_run
+
+    card = read_card(args.reproduce)
+    run = reproduce_run(args.reproduce, catalogue=_catalogue(args.no_ollama), docs=args.docs, progress=progress)
+    summary = run.summary()
+    now = summary.as_dict()
+    rows = []
+    for condition, before in card["summary"]["conditions"].items():
+        after = now["conditions"].get(condition, {})
+        for metric in ("correct", "strict_em", "f1"):
+            rows.append((condition, metric, before[metric]["mean"], after.get(metric, {}).get("mean")))
+    same = all(b == a for *_, b, a in rows) and card["summary"]["retrieval"] == now["retrieval"]
+    if args.json:
+        out = {"run_dir": str(run.run_dir), "same": same, "card": card["summary"], "summary": now}
+        print(json.dumps(out, indent=2, ensure_ascii=False))
+    else:
+        print(summary.table())
+        print()
+        for condition, metric, before, after in rows:
+            print(f"{condition:9} {metric:10} card {before}  now {after}  {'same' if before == after else 'DIFFERS'}")
+        print(f"\n{'The card reproduces.' if same else 'The numbers differ from the card.'} Stored in {run.run_dir}")
+    return 0 if same else 1
+
+
+def cmd_finetune(args: argparse.Namespace) -> int:
+    from playground.documents import chunk
+    from playground.finetune.dataset import build_dataset, import_dataset
+    from playground.finetune.pipeline import finetune, resolve_base
+    from playground.finetune.settings import preset
+    from playground.index import default_workspace, load_path, slug
+
+    progress = (lambda f, m: None) if args.quiet else _progress
+    names = ("rank", "top_layers", "epochs", "max_steps", "batch_size", "max_seq_length", "seed")
+    overrides = {k: getattr(args, k) for k in names}
+    chosen = preset(args.preset, learning_rate=args.learning_rate, precision=args.precision, **overrides)
+    workspace = args.workspace or default_workspace(args.docs)
+    heldout = [args.docs if args.docs.is_dir() else args.docs.parent, *args.heldout]
+    on_leak = "refuse" if args.refuse_leaks else "drop"
+    if args.dataset:
+        dataset = import_dataset(
+            args.dataset.read_text(encoding="utf-8"), workspace=workspace, heldout_extra=heldout, on_leak=on_leak
+        )
+    else:
+        files = load_path(args.docs)
+        chunks = chunk([f for f in files if f.ok], ChunkSettings(args.chunk_size, args.chunk_overlap))
+        dataset = build_dataset(
+            chunks, chosen.dataset, workspace=workspace, heldout_extra=heldout, on_leak=on_leak, progress=progress
+        )
+    print(dataset.leakage.summary(), file=sys.stderr)  # always shown: the check is part of the result
+    if args.dataset_out:
+        dataset.save(args.dataset_out)
+    wants_ollama = args.register_ollama is not None or (args.base or "").startswith("ollama:")
+    catalogue = _catalogue(no_ollama=not wants_ollama)
+    base = resolve_base(catalogue.resolve(args.base), catalogue)
+    out_dir, name = args.out, args.name or chosen.name or f"{slug(workspace)}-ft"
+    if out_dir is not None and out_dir.suffix == ".gguf":
+        out_dir, name = out_dir.parent, args.name or out_dir.stem
+    ft, result = finetune(dataset, chosen.lora, base=base, name=name, out_dir=out_dir, progress=progress)
+    if args.register_ollama is not None:
+        from playground.finetune.ollama import register_ollama
+
+        ollama = catalogue.backends["ollama"]
+        registration = register_ollama(
+            ft, base=base, backend=ollama, name=args.register_ollama or None, progress=progress
+        )
+        ft.ollama = registration.model
+    summary = {
+        "name": ft.name,
+        "model_id": ft.model_id,
+        "adapter_path": ft.adapter_path,
+        "base": ft.base,
+        "examples": dataset.counts(),
+        "dataset_hash": ft.dataset_hash,
+        "leakage": ft.leakage,
+        "steps": ft.steps,
+        "seconds": ft.seconds,
+        "device": result.device,
+        "precision": result.precision,
+        "final_loss": result.final_loss,
+        "skipped": result.skipped,
+        "tokens_per_s": round(result.tokens_per_s, 1),
+        "ollama": ft.ollama,
+    }
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print(f"{ft.model_id}  fine-tuned from {ft.base}")
+        print(f"adapter: {ft.adapter_path}")
+        print(f"data: {sum(dataset.counts().values())} examples {dataset.counts()}, hash {ft.dataset_hash}")
+        loss = f"{result.final_loss:.3f}" if result.final_loss is not None else "-"
+        print(f"training: {ft.steps} steps in {ft.seconds:.0f} s on {result.device} ({result.precision}), loss {loss}")
+        if result.skipped:
+            print(f"skipped {result.skipped} examples whose prompt is longer than --max-seq-length")
+        if ft.ollama:
+            print(f"ollama: {ft.ollama}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handler = {"retrieve": cmd_retrieve, "ask": cmd_ask, "models": cmd_models}[args.command]
+    handler = {
+        "retrieve": cmd_retrieve,
+        "ask": cmd_ask,
+        "models": cmd_models,
+        "eval": cmd_eval,
+        "finetune": cmd_finetune,
+    }[args.command]
     try:
         return handler(args)
     except PlaygroundError as err:

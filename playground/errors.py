@@ -45,13 +45,23 @@ class ContextWindowExceeded(BackendError):
     """The prompt does not fit in the model's context window."""
 
 
+class DataLeakError(PlaygroundError):
+    """Training data contains held-out evaluation questions; the message says how many and where."""
+
+
+class TrainingError(PlaygroundError):
+    """A fine-tune could not be trained, exported or registered."""
+
+
 __all__ = [
     "BackendError",
     "BackendUnavailable",
     "ConfigError",
     "ContextWindowExceeded",
+    "DataLeakError",
     "DocumentError",
     "IndexStoreError",
     "ModelNotFound",
     "PlaygroundError",
+    "TrainingError",
 ]

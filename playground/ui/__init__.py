@@ -34,18 +34,19 @@ SAME = "(same as base)"  # the fine-tuned slot's default: the base model again, 
 LOADS: Counter[str] = Counter()  # cache misses by loader: "embed_model", "embedded_backend", "index", …
 
 
-def via_app() -> None:
-    """Call first on every page: make sure it runs inside app.py's navigation and sidebar.
+def via_app(page_file: str) -> None:
+    """Call first on every page with ``__file__``: make sure it runs inside app.py's navigation and sidebar.
 
     Streamlit starts in its older "pages/ folder" mode until ``st.navigation`` has run once in the process,
     so the first visit to a page's URL on a fresh server (a bookmark, a reload) would run that page alone,
-    without app.py. Leave that mode and rerun: app.py then routes the same URL to the same page.
+    without app.py. Leave that mode and switch to the same page: app.py then runs it, sidebar and all.
+    A session that app.py has already run in needs nothing (AppTest re-enters that mode on every run).
     """
     from streamlit.runtime.pages_manager import PagesManager
 
-    if PagesManager.uses_pages_directory:
+    if PagesManager.uses_pages_directory and not st.session_state.get("_app_ran"):
         PagesManager.uses_pages_directory = False
-        st.rerun()
+        st.switch_page(f"pages/{Path(page_file).name}")
 
 
 # -- cached resources: built once per process, shared by every session ---------------------------
@@ -290,11 +291,11 @@ __all__ = [
     "sample_index",
     "sample_questions",
     "set_workspace",
+    "via_app",
     "workspace",
     "workspace_chunks",
     "workspace_documents",
     "workspace_index",
     "workspace_name",
-    "via_app",
     "workspaces",
 ]

@@ -1,0 +1,293 @@
+"""Fine-tune: the workspace's documents → training data (checked against held-out questions) → LoRA → catalogue."""
+
+from dataclasses import replace
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from playground import PlaygroundError, ui
+from playground.finetune.dataset import (
+    PARAPHRASE_PROMPT,
+    QA_PROMPT,
+    Dataset,
+    build_dataset,
+    check_leakage,
+    held_out_questions,
+    import_dataset,
+)
+from playground.finetune.pipeline import TrainingJob, resolve_base
+from playground.finetune.settings import (
+    PRECISIONS,
+    PRESETS,
+    RECIPE_HELP,
+    RECIPES,
+    TARGET_MODULES,
+    DatasetSettings,
+    LoraSettings,
+)
+
+ui.via_app(__file__)
+
+st.title("Fine-tune")
+st.caption(
+    "Teach a model the workspace's documents, the same ones RAG retrieves from: build training data, "
+    "train a LoRA adapter, and it joins the catalogue as *fine-tuned from* its base, ready for Compare."
+)
+ws = ui.workspace()
+listing = ui.model_listing(ui.ollama_host())
+for message in listing.errors.values():
+    st.info(message, icon="💤")
+
+preset_name = st.selectbox(
+    "Preset", list(PRESETS), format_func=lambda p: f"{p} — {PRESETS[p].description}", key="ft_preset"
+)
+preset = PRESETS[preset_name]
+d0, l0 = preset.dataset, preset.lora
+
+
+def _held_out_extra() -> list:
+    return [ws.dir]  # the workspace's own questions.jsonl, beside its documents
+
+
+# -- 1. data ---------------------------------------------------------------------------------------
+st.header("1 · Training data")
+with st.form("dataset"):
+    recipes = st.multiselect(
+        "Recipes", RECIPES, list(d0.recipes), help=" ".join(f"**{r}**: {RECIPE_HELP[r]}" for r in RECIPES)
+    )
+    c1, c2, c3, c4 = st.columns(4)
+    per_fact = c1.number_input(
+        "Questions per fact", 1, 2, d0.questions_per_fact, help=DatasetSettings.help("questions_per_fact")
+    )
+    paraphrases = c2.number_input(
+        "Paraphrases per fact", 0, 3, d0.paraphrases_per_fact, help=DatasetSettings.help("paraphrases_per_fact")
+    )
+    raft_share = c3.slider("RAFT share", 0.0, 1.0, d0.raft_share, 0.05, help=DatasetSettings.help("raft_share"))
+    p_oracle = c4.slider("P(oracle)", 0.0, 1.0, d0.p_oracle, 0.05, help=DatasetSettings.help("p_oracle"))
+    c1, c2, c3 = st.columns(3)
+    distractors = c1.number_input("Distractors", 0, 8, d0.distractors, help=DatasetSettings.help("distractors"))
+    data_seed = c2.number_input("Seed", 0, 2**31 - 1, d0.seed, key="ft_data_seed", help=DatasetSettings.help("seed"))
+    generators = ["", *[m.id for m in listing.models if not m.adapter_path]]
+    generator = c3.selectbox(
+        "Model-written Q&A",
+        generators,
+        format_func=lambda i: i or "none (deterministic extractor)",
+        help=DatasetSettings.help("generator"),
+    )
+    with st.expander("The prompts a model is given"):
+        st.code(QA_PROMPT, language=None)
+        st.code(PARAPHRASE_PROMPT, language=None)
+    build = st.form_submit_button("Build dataset", type="primary")
+upload = st.file_uploader('…or import a JSONL dataset (one {"messages": [...]} a line)', type=["jsonl"])
+
+if build:
+    try:
+        settings = DatasetSettings(
+            recipes=tuple(recipes),
+            questions_per_fact=int(per_fact),
+            paraphrases_per_fact=int(paraphrases),
+            raft_share=float(raft_share),
+            p_oracle=float(p_oracle),
+            distractors=int(distractors),
+            generator=generator,
+            seed=int(data_seed),
+        )
+        cs = ws.chunk_settings()
+        chunks = ui.workspace_chunks(ws.name, ws.signature(), (cs.chunk_size, cs.chunk_overlap))
+        bar = st.progress(0.0)
+        dataset = build_dataset(
+            chunks,
+            settings,
+            workspace=ws.name,
+            heldout_extra=_held_out_extra(),
+            catalogue=ui.catalogue() if generator else None,
+            progress=lambda f, m: bar.progress(min(f, 1.0), text=m),
+        )
+        bar.empty()
+        st.session_state["ft_dataset"] = dataset
+    except PlaygroundError as err:
+        st.error(str(err))
+elif upload is not None and st.session_state.get("ft_upload") != upload.file_id:
+    try:
+        text = upload.getvalue().decode("utf-8")
+        st.session_state["ft_dataset"] = import_dataset(
+            text, workspace=ws.name, heldout_extra=_held_out_extra(), name=upload.name
+        )
+        st.session_state["ft_upload"] = upload.file_id
+    except (PlaygroundError, UnicodeDecodeError) as err:
+        st.error(str(err))
+
+dataset: Dataset | None = st.session_state.get("ft_dataset")
+if dataset is None:
+    st.info(f"Build a dataset from the {len(ws.file_names())} documents of workspace **{ws.name}**, or import one.")
+    st.stop()
+
+report = dataset.leakage
+if report.leaks:
+    st.warning(report.summary(), icon="🛡️")
+    with st.expander(f"The {len(report.leaks)} leaking examples"):
+        st.dataframe(pd.DataFrame([{"held-out question": k.question, "shared words": k.overlap} for k in report.leaks]))
+else:
+    st.success(report.summary(), icon="🛡️")
+counts = ", ".join(f"{n} {r}" for r, n in dataset.counts().items())
+st.caption(f"{len(dataset.examples)} examples ({counts}) from {dataset.facts} facts · hash `{dataset.hash}`")
+
+rows = pd.DataFrame(dataset.rows())
+edited = st.data_editor(
+    rows,
+    num_rows="delete",
+    disabled=["recipe", "source"],
+    hide_index=True,
+    key=f"ft_editor_{dataset.hash}",
+    column_config={
+        "question": st.column_config.TextColumn(width="large"),
+        "answer": st.column_config.TextColumn(width="large"),
+    },
+)
+if not edited.equals(rows):
+    # Edits replace the user and assistant messages; the result is checked for leaks again.
+    examples = []
+    for i, row in edited.iterrows():  # rows keep their index: rows can be deleted, not added
+        example = dataset.examples[int(i)]
+        messages = [dict(m) for m in example.messages]
+        user = max(j for j, m in enumerate(messages) if m["role"] == "user")
+        messages[user]["content"], messages[-1]["content"] = str(row["question"]), str(row["answer"])
+        examples.append(replace(example, messages=messages, origin="edited"))
+    kept, report = check_leakage(examples, held_out_questions(ws.name, _held_out_extra()))
+    if st.button(f"Keep the edits ({len(kept)} examples)"):
+        st.session_state["ft_dataset"] = Dataset(kept, dataset.settings, report, dataset.facts)
+        st.rerun()
+st.download_button(
+    "Download JSONL", dataset.to_jsonl(), file_name=f"{ws.name}-dataset-{dataset.hash}.jsonl", mime="application/jsonl"
+)
+
+# -- 2. settings -----------------------------------------------------------------------------------
+st.header("2 · LoRA settings")
+bases = [m for m in listing.models if not m.adapter_path]
+base_id = st.selectbox("Base model", [m.id for m in bases], format_func=lambda i: i, key="ft_base")
+c1, c2, c3, c4 = st.columns(4)
+rank = c1.number_input("Rank", 1, 256, l0.rank, help=LoraSettings.help("rank"), key=f"ft_rank_{preset_name}")
+alpha = c2.number_input("Alpha", 0.5, 1024.0, l0.alpha, help=LoraSettings.help("alpha"), key=f"ft_alpha_{preset_name}")
+dropout = c3.number_input(
+    "Dropout", 0.0, 0.9, l0.dropout, 0.05, help=LoraSettings.help("dropout"), key=f"ft_dropout_{preset_name}"
+)
+lr = c4.number_input(
+    "Learning rate",
+    1e-6,
+    1.0,
+    l0.learning_rate,
+    format="%.0e",
+    help=LoraSettings.help("learning_rate"),
+    key=f"ft_lr_{preset_name}",
+)
+c1, c2, c3, c4 = st.columns(4)
+epochs = c1.number_input("Epochs", 1, 100, l0.epochs, help=LoraSettings.help("epochs"), key=f"ft_epochs_{preset_name}")
+max_steps = c2.number_input(
+    "Max steps (0 = all)",
+    0,
+    1_000_000,
+    l0.max_steps,
+    help=LoraSettings.help("max_steps"),
+    key=f"ft_steps_{preset_name}",
+)
+batch = c3.number_input(
+    "Batch size", 1, 512, l0.batch_size, help=LoraSettings.help("batch_size"), key=f"ft_batch_{preset_name}"
+)
+seq = c4.number_input(
+    "Max sequence length",
+    16,
+    32768,
+    l0.max_seq_length,
+    help=LoraSettings.help("max_seq_length"),
+    key=f"ft_seq_{preset_name}",
+)
+c1, c2, c3, c4 = st.columns([2, 1, 1, 1])
+top_layers = c4.number_input(
+    "Top layers (0 = all)", 0, 1000, l0.top_layers, help=LoraSettings.help("top_layers"), key=f"ft_top_{preset_name}"
+)
+modules = c1.multiselect(
+    "Target modules",
+    TARGET_MODULES,
+    list(l0.target_modules),
+    help=LoraSettings.help("target_modules"),
+    key=f"ft_modules_{preset_name}",
+)
+precision = c2.selectbox(
+    "Precision", PRECISIONS, help=LoraSettings.help("precision"), key=f"ft_precision_{preset_name}"
+)
+lora_seed = c3.number_input("Seed", 0, 2**31 - 1, l0.seed, help=LoraSettings.help("seed"), key=f"ft_seed_{preset_name}")
+name = st.text_input("Adapter name", preset.name or f"{ws.name}-ft", key=f"ft_name_{preset_name}")
+
+# -- 3. train --------------------------------------------------------------------------------------
+st.header("3 · Train")
+job: TrainingJob | None = st.session_state.get("ft_job")
+if st.button("Train", type="primary", disabled=bool(job and job.running)):
+    try:
+        lora = LoraSettings(
+            rank=int(rank), alpha=float(alpha), dropout=float(dropout), target_modules=tuple(modules),
+            learning_rate=float(lr), epochs=int(epochs), max_steps=int(max_steps), batch_size=int(batch),
+            max_seq_length=int(seq), seed=int(lora_seed), precision=precision, top_layers=int(top_layers),
+        )  # fmt: skip
+        base = resolve_base(next(m for m in bases if m.id == base_id), ui.catalogue())
+        job = TrainingJob(dataset, lora, base, name).start()
+        st.session_state["ft_job"] = job
+    except PlaygroundError as err:
+        st.error(str(err))
+
+
+def loss_figure(losses: list[tuple[int, float]]) -> go.Figure:
+    fig = go.Figure(go.Scatter(x=[s for s, _ in losses], y=[v for _, v in losses], mode="lines", name="loss"))
+    fig.update_layout(height=280, margin={"l": 10, "r": 10, "t": 10, "b": 10}, xaxis_title="step", yaxis_title="loss")
+    return fig
+
+
+@st.fragment(run_every=1.0 if job is not None and job.running else None)
+def live(job: TrainingJob) -> None:
+    """Redrawn every second while the job runs: progress, the loss curve, Cancel."""
+    st.progress(min(job.fraction, 1.0), text=job.message or "Starting…")
+    if job.losses:
+        st.plotly_chart(loss_figure(list(job.losses)), key="ft_loss")
+    if job.running:
+        if st.button("Cancel", help="Stop after the current step; what was trained so far is saved."):
+            job.cancel()
+        return
+    if job.error:
+        st.error(job.error)
+    elif job.finetune is not None:
+        ft = job.finetune
+        verb = "Cancelled, saved what was trained" if ft.cancelled else "Done"
+        st.success(
+            f"{verb}: **{ft.model_id}**, fine-tuned from {ft.base} — {ft.steps} steps in {ft.seconds:.0f} s. "
+            f"Adapter: `{ft.adapter_path}`. Pick it as the fine-tuned model on **Compare**."
+        )
+    if st.session_state.get("ft_seen") != id(job):  # once, so the rest of the page sees the end
+        st.session_state["ft_seen"] = id(job)
+        ui.model_listing.clear()  # the catalogue now has one more model
+        st.rerun(scope="app")
+
+
+if job is not None:
+    live(job)
+
+# -- 4. register -----------------------------------------------------------------------------------
+if job is not None and job.finetune is not None and not job.running:
+    st.header("4 · Register in Ollama")
+    ft = job.finetune
+    ollama_name = st.text_input("Ollama model name", ft.ollama or ft.name)
+    st.caption(
+        "Creates the model from the adapter on its base (uploading the base when Ollama does not have it); if "
+        "Ollama refuses an adapter for this architecture, a merged model is created instead."
+    )
+    if st.button("Register in Ollama"):
+        from playground.finetune.ollama import register_ollama
+
+        try:
+            with st.spinner("Uploading and creating…"):
+                registration = register_ollama(
+                    ft, base=job.base, backend=ui.ollama_backend(ui.ollama_host()), name=ollama_name
+                )
+            st.success(f"Registered **ollama:{registration.model}** ({registration.method}). {registration.note}")
+            ui.model_listing.clear()
+        except PlaygroundError as err:
+            st.error(str(err))

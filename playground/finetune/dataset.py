@@ -1,0 +1,633 @@
+"""Training data from a workspace's chunks: the same documents the RAG side retrieves from.
+
+Three recipes, mixed by :class:`~playground.finetune.settings.DatasetSettings`:
+
+- ``qa``: a question and a short answer in the corpus's house style,
+  ``Answer: <fact> (Source: <policy code or file>)``. A deterministic extractor finds
+  facts (dates, amounts, durations, codes, names…) sentence by sentence, so it works
+  with no model at all; a chosen model can add its own Q&A through a visible prompt.
+- ``paraphrase``: each fact-bearing sentence restated (templates, or the model).
+- ``raft``: question + the answering chunk + distractor chunks, in the exact prompt the
+  RAG conditions use, answered by quoting the evidence. The answering chunk is present
+  with probability ``p_oracle``; without it the answer must come from memory.
+
+Before anything is returned, every example is checked against the workspace's held-out
+questions (:func:`playground.heldout.leaks`). Leaking examples are dropped, and the
+report says how many, or the build is refused outright; either way the check is part of
+the result, so the UI and the CLI show it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from llama_index.core.schema import TextNode
+
+from playground.compare import PromptSettings
+from playground.config import GenerationParams, Progress, no_progress
+from playground.errors import DataLeakError, DocumentError, PlaygroundError
+from playground.finetune.settings import DatasetSettings
+from playground.heldout import Leak, held_out, leaks, normalize
+from playground.index import Hit
+from playground.models import Catalogue, Message
+
+# -- facts ---------------------------------------------------------------------------------------
+_MONTH = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
+_NUM = r"\d(?:[\d,]*\d)?(?:\.\d+)?"
+_UNITS = (
+    r"(?:working days?|business days?|business hours?|calendar days?|seconds?|minutes?|hours?|days?|weeks?|"
+    r"months?|years?|km|m/s|mm/h|mm|cm|kg|g|°C|V|sensors?|units?|employees|people|digits|cells|percent|%)"
+)
+# Most specific first: a date is not also read as a number with a unit.
+FACT_PATTERNS: list[tuple[str, str]] = [
+    ("date", rf"\b\d{{1,2}} {_MONTH} \d{{4}}\b|\b{_MONTH} \d{{4}}\b"),
+    ("money", rf"(?:\bEUR|€|\$|£)\s?{_NUM}(?: (?:million|billion))?"),
+    ("email", r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b"),
+    ("phone", r"\+\d{1,3}(?: \d{1,4}){2,5}"),
+    ("extension", r"\bext(?:\.|ension) \d{3,5}\b"),
+    ("time", r"\b\d{1,2}:\d{2}(?: to \d{1,2}:\d{2})?"),
+    ("version", r"\b\d+\.\d+\.\d+\b"),
+    ("code", r"\b[A-Z]{2,}(?:-[A-Z0-9]+)*-[A-Z]*\d[A-Z0-9]*\b"),
+    ("quantity", rf"(?:[+−-])?\b{_NUM} ?{_UNITS}(?![\w/])"),
+    ("name", r"\b[A-Z][a-z]+(?:-[A-Z][a-z]+)? [A-Z][a-z]+(?:-[A-Z][a-z]+)+\b|\b[A-Z][a-z]+ [A-Z][a-z]{3,}\b"),
+]
+_FACT_RE = re.compile("|".join(f"(?P<{kind}>{pattern})" for kind, pattern in FACT_PATTERNS))
+# Capitalised pairs that are not people (sentence starts, months, places): a name fact must avoid these words.
+_NOT_NAMES_TEXT = (
+    "The This That These Those Our Your Their Its Every Each All Any Some Most When Where What Which Who "
+    "How Why If In On At For From By With Without Before After During Since Until Up Down New Fixed "
+    "Changed Removed Note Known Security Battery Company Central European Time Union Monday Tuesday "
+    "Wednesday Thursday Friday Saturday Sunday Customer Customers Support Tier Head Chief Officer Lead "
+    "Team Desk Office Product Products Skylog Pro Basic Series Wind Station Air Quality Monitor Gateway "
+    "Gateways Firmware App Field Engineering Calibration Nightwren Instruments Policy Policies Page "
+    "Catalogue Handbook Version Owner Role Name Priority Meaning"
+)
+_NOT_NAMES = set(_NOT_NAMES_TEXT.split())
+_QUALIFIER = re.compile(
+    r"(?:within|up to|about|every|at least|at most|roughly|around|only|exactly|over|under|below|above)\s+$", re.I
+)
+WH = {
+    "date": "On what date",
+    "money": "How much",
+    "email": "What e-mail address",
+    "phone": "What phone number",
+    "extension": "What extension",
+    "time": "At what time",
+    "version": "Which version",
+    "code": "Which code",
+    "quantity": "How much or how many",
+    "name": "Who or what",
+}
+_DURATION = re.compile(r"(?:second|minute|hour|day|week|month|year)s?\b")
+_STOP_TEXT = (
+    "a an the and or but of to in on at for from by with without is are was were be been being it its "
+    "this that these those as into than then so such not no yes do does did has have had can could may "
+    "might must shall should will would our your their we you they he she his her them us which who whom "
+    "whose what when where why how all any each every some more most other also only just one two three "
+    "per up down out over under about after before during since until if there here own same very"
+)
+_STOP = set(_STOP_TEXT.split())
+# A section heading with a code, e.g. "NW-POL-003: Customer returns": facts below it cite the code.
+_CODE_HEADING = re.compile(r"^\s*(?:#+\s*)?([A-Z][A-Z0-9]*(?:-[A-Z0-9]+){1,3})\s*:\s+([^\n.]{2,80})$", re.M)
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(*])")
+_BULLET = re.compile(r"^\s*(?:[*•]|-(?=\s)|\d+\.(?=\s))\s*")
+_DASH_LINE = re.compile(r"\S\s+[–—]\s+\S|^[^:]{2,50}:\s+\S")
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One fact in one sentence of one chunk."""
+
+    answer: str  # what the house-style answer states, e.g. "within 45 days"
+    span: str  # the matched text, e.g. "45 days"
+    kind: str  # a key of WH
+    sentence: str  # the sentence (or table row / note line) that states it
+    context: str  # the heading it sits under, "" when none
+    source: str  # what the answer cites: the section's code, else the file name
+    chunk_id: str
+    file_name: str
+
+
+def house_answer(fact: str, source: str) -> str:
+    """The corpus's answer format.
+
+    >>> house_answer("within 45 days", "NW-POL-003")
+    'Answer: within 45 days (Source: NW-POL-003)'
+    """
+    return f"Answer: {fact} (Source: {source})"
+
+
+def _lines_to_units(text: str) -> list[tuple[str, bool]]:
+    """Sentence-like units of a chunk, with whether each is a standalone short line (a heading candidate).
+
+    Wrapped lines (PDF, plain text) are joined; table rows, bullets and short lines stand alone.
+    """
+    units: list[tuple[str, bool]] = []
+    buffer = ""
+    header: list[str] | None = None
+    for raw in text.splitlines():
+        line = raw.strip()
+        is_row = line.count("|") >= 2 or (line.count(" | ") >= 1 and not line.endswith("."))
+        if buffer and (not line or is_row or _BULLET.match(raw) or len(buffer) < 60 or buffer.endswith((".", ":"))):
+            units.extend((s, False) for s in _SENTENCE_END.split(buffer))
+            buffer = ""
+        if not line:
+            header = None
+            continue
+        if is_row:
+            cells = [c.strip(" *") for c in line.strip("|").split("|")]
+            if all(re.fullmatch(r":?-{2,}:?", c) for c in cells if c):
+                continue  # a markdown separator row
+            if header is None:
+                header = cells
+                units.append((" | ".join(cells), True))
+            else:
+                pairs = zip(header, cells, strict=False) if len(header) == len(cells) else enumerate(cells)
+                units.append(("; ".join(f"{h}: {c}" if isinstance(h, str) else c for h, c in pairs) + ".", False))
+            continue
+        header = None
+        line = _BULLET.sub("", line).replace("**", "")
+        if len(line) < 60 and not line.endswith((".", ":", ",", ";")) and not buffer:
+            units.append((line, True))  # a heading, a spec line or a short note
+            continue
+        buffer = f"{buffer} {line}".strip()
+    if buffer:
+        units.extend((s, False) for s in _SENTENCE_END.split(buffer))
+    return [(u.strip(), short) for u, short in units if u.strip()]
+
+
+def _facts_in(sentence: str) -> list[tuple[str, str, int, int]]:
+    found = []
+    for m in _FACT_RE.finditer(sentence):
+        kind = m.lastgroup or ""
+        span = m.group(0).strip()
+        if kind == "name" and any(w in _NOT_NAMES for w in re.split(r"[ -]", span)):
+            continue
+        if kind == "quantity" and re.fullmatch(r"[+−-]?\d{4}", span):
+            continue  # a bare year is a date fragment, not an amount
+        found.append((kind, span, m.start(), m.end()))
+    return found
+
+
+def extract_facts(chunks: Sequence[TextNode]) -> list[Fact]:
+    """Facts in chunk order, each (sentence, fact) pair once even where chunks overlap.
+
+    Each fact keeps the heading it sits under (and, for notes under a "4.3.0 – 10 September 2024"
+    line, that line too), because a sentence such as "Its list price is EUR 349." means nothing alone.
+    """
+    seen: set[tuple[str, str]] = set()
+    facts: list[Fact] = []
+    # Carried from one chunk of a document into the next: the code heading, the heading, the key line.
+    code_by_doc: dict[str, str] = {}
+    heading_by_doc: dict[str, str] = {}
+    keyline_by_doc: dict[str, str] = {}
+    subject_by_doc: dict[str, str] = {}
+    for node in chunks:
+        file_name = str(node.metadata.get("file_name", ""))
+        doc = node.ref_doc_id or file_name
+        text = node.get_content()
+        at_doc_start = not node.metadata.get("start_char")
+        for i, (unit, standalone) in enumerate(_lines_to_units(text)):
+            unit = unit.lstrip("# ").strip("*_ ")
+            matches = _facts_in(unit)
+            heading = _CODE_HEADING.match(unit)
+            if heading:
+                code_by_doc[doc] = heading.group(1)
+                heading_by_doc[doc], keyline_by_doc[doc] = unit, ""
+                continue
+            if i == 0 and not at_doc_start:
+                standalone = False  # a chunk's first line may be the tail of a cut sentence
+                if len(unit.split()) < 6:
+                    continue
+            is_key_line = standalone and bool(_DASH_LINE.search(unit))
+            only_codes = all(kind == "code" for kind, *_ in matches)
+            is_heading = not matches or (only_codes and not is_key_line)
+            if standalone and "|" not in unit and is_heading and re.search(r"[A-Za-z]{3}", unit):
+                heading_by_doc[doc], keyline_by_doc[doc] = unit, ""
+                continue
+            if not matches or (standalone and not is_key_line) or len(unit.split()) < 3:
+                continue
+            source = code_by_doc.get(doc, file_name)
+            context = heading_by_doc.get(doc, "")
+            if keyline_by_doc.get(doc) and not is_key_line:
+                context = f"{context}, {keyline_by_doc[doc]}" if context else keyline_by_doc[doc]
+            if re.match(r"(?:It|Its|This|They|Their)\b", unit) and subject_by_doc.get(doc):
+                context = f"{context} ({subject_by_doc[doc]})" if context else subject_by_doc[doc]
+            for kind, span, start, _end in matches:
+                if source == span:
+                    continue
+                key = (normalize(unit), normalize(span))
+                if key in seen:
+                    continue
+                seen.add(key)
+                qualifier = _QUALIFIER.search(unit[:start])
+                answer = f"{qualifier.group(0).strip()} {span}" if qualifier else span
+                facts.append(Fact(answer, span, kind, unit, context, source, node.node_id, file_name))
+            if is_key_line:
+                keyline_by_doc[doc] = unit
+            codes = [span for kind, span, *_ in matches if kind == "code"]
+            if codes and not re.match(r"(?:It|Its|This|They|Their)\b", unit):
+                subject_by_doc[doc] = codes[0]
+    return facts
+
+
+# -- questions and paraphrases (deterministic) -----------------------------------------------------
+def _wh(fact: Fact) -> str:
+    if fact.kind == "quantity":
+        if _DURATION.search(fact.span):
+            return "How long"
+        if re.search(r"%|percent", fact.span):
+            return "What percentage"
+        unit = re.sub(r"^[+−-]?[\d,.]+\s?", "", fact.span)
+        return f"How many {unit}" if unit.endswith("s") and len(unit) > 2 else "What value"
+    return WH[fact.kind]
+
+
+def _keywords(text: str, drop: str = "", limit: int = 9) -> list[str]:
+    """Content words of ``text`` in order, without ``drop`` and stop words.
+
+    >>> _keywords("Customers may return any product within 45 days of delivery.", drop="45 days")
+    ['Customers', 'return', 'product', 'within', 'delivery']
+    """
+    if drop:
+        text = text.replace(drop, " ")
+    words = re.findall(r"[\w@.+/-]*\w", text)
+    out = [w for w in words if w.lower() not in _STOP and not (len(w) < 3 and w.isalpha())]
+    return list(dict.fromkeys(out))[:limit]
+
+
+def gap_question(fact: Fact) -> str:
+    """A fill-in-the-gap question: the sentence with the fact blanked, under its heading."""
+    gapped = fact.sentence.replace(fact.span, "___", 1)
+    where = f"{fact.context}: " if fact.context and fact.context not in fact.sentence else ""
+    return f"{_wh(fact)}? {where}{gapped}"
+
+
+def keyword_question(fact: Fact) -> str:
+    """A short question made of the sentence's content words."""
+    words = _keywords(fact.sentence, drop=fact.span)
+    topic = _keywords(fact.context, limit=4) if fact.context else []
+    return f"{_wh(fact)}: {' '.join(dict.fromkeys([*topic, *words]))}?"
+
+
+_PARAPHRASE_ASK = [
+    "What do the documents say about {topic}?",
+    "Tell me about {topic}.",
+    "Summarise what is known about {topic}.",
+]
+_PARAPHRASE_SAY = [
+    "{sentence} (Source: {source})",
+    "In short: {fact}. {sentence} (Source: {source})",
+    "According to {file}: {sentence} (Source: {source})",
+]
+
+
+# -- examples ------------------------------------------------------------------------------------
+@dataclass
+class Example:
+    """One training conversation; the last message is the assistant's answer the model learns."""
+
+    recipe: str
+    messages: list[Message]
+    source: str = ""  # the file the example comes from
+    chunk_id: str = ""
+    origin: str = "extractor"  # "extractor", "template" or the generating model's id
+
+    @property
+    def question(self) -> str:
+        return next((m["content"] for m in reversed(self.messages) if m["role"] == "user"), "")
+
+    @property
+    def answer(self) -> str:
+        return self.messages[-1]["content"] if self.messages else ""
+
+    def text(self) -> str:
+        return "\n".join(m["content"] for m in self.messages)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "messages": self.messages,
+            "recipe": self.recipe,
+            "source": self.source,
+            "chunk": self.chunk_id,
+            "origin": self.origin,
+        }
+
+
+@dataclass
+class LeakageReport:
+    """The held-out check, as shown to a person: how much was checked, what leaked, what was dropped."""
+
+    held_out: int  # held-out questions checked against
+    checked: int  # examples checked
+    leaks: list[Leak] = field(default_factory=list)  # leaks found (indexes into the checked examples)
+    dropped: int = 0  # leaking examples removed
+
+    @property
+    def clean(self) -> bool:
+        """No leaking example is left in the dataset."""
+        return len(self.leaks) == self.dropped
+
+    def summary(self) -> str:
+        if not self.leaks:
+            return f"Leakage check: {self.checked} examples against {self.held_out} held-out questions, none leaks."
+        verb = "dropped" if self.dropped else "kept (training will refuse)"
+        return (
+            f"Leakage check: {len(self.leaks)} of {self.checked} examples contain a held-out question and were "
+            f"{verb}; e.g. {self.leaks[0].question!r}."
+        )
+
+
+@dataclass
+class Dataset:
+    examples: list[Example]
+    settings: DatasetSettings
+    leakage: LeakageReport
+    facts: int = 0  # facts the extractor found
+
+    @property
+    def hash(self) -> str:
+        """Content hash of the examples (what the registry records)."""
+        blob = json.dumps([e.as_dict() for e in self.examples], sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for e in self.examples:
+            out[e.recipe] = out.get(e.recipe, 0) + 1
+        return out
+
+    def rows(self) -> list[dict[str, str]]:
+        """One row per example for a preview table."""
+        return [
+            {"recipe": e.recipe, "question": e.question, "answer": e.answer, "source": e.source} for e in self.examples
+        ]
+
+    def to_jsonl(self) -> str:
+        return "".join(json.dumps(e.as_dict(), ensure_ascii=False) + "\n" for e in self.examples)
+
+    def save(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(self.to_jsonl(), encoding="utf-8")
+        return path
+
+
+def parse_jsonl(text: str, name: str = "dataset.jsonl") -> list[Example]:
+    """Examples from JSONL (one ``{"messages": [...]}`` a line); a bad line is named with its number."""
+    examples = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            messages = row["messages"]
+            ok = (
+                isinstance(messages, list)
+                and messages
+                and all(isinstance(m, dict) and isinstance(m.get("content"), str) for m in messages)
+                and all(m.get("role") in ("system", "user", "assistant") for m in messages)
+            )
+        except (ValueError, KeyError, TypeError) as err:
+            raise DocumentError(name, f"line {number} is not a JSON object with messages ({err})") from None
+        if not ok or messages[-1]["role"] != "assistant":
+            raise DocumentError(
+                name, f"line {number}: messages must be role/content pairs ending with the assistant's answer"
+            )
+        examples.append(
+            Example(
+                recipe=str(row.get("recipe", "imported")),
+                messages=[{"role": m["role"], "content": m["content"]} for m in messages],
+                source=str(row.get("source", "")),
+                chunk_id=str(row.get("chunk", "")),
+                origin=str(row.get("origin", "imported")),
+            )
+        )
+    if not examples:
+        raise DocumentError(name, "has no examples")
+    return examples
+
+
+# -- the leakage check ---------------------------------------------------------------------------
+def check_leakage(
+    examples: list[Example], questions: list[str], on_leak: str = "drop"
+) -> tuple[list[Example], LeakageReport]:
+    """Drop (``on_leak="drop"``) or refuse (``"refuse"``: raise) examples that contain a held-out question."""
+    found = leaks([e.text() for e in examples], questions)
+    report = LeakageReport(held_out=len(questions), checked=len(examples), leaks=found)
+    if found and on_leak == "refuse":
+        first = examples[found[0].example]
+        raise DataLeakError(
+            f"{len(found)} of {len(examples)} training examples contain held-out evaluation questions "
+            f"(e.g. {found[0].question!r} in a {first.recipe} example from {first.source or 'the import'}): "
+            "remove that text from the documents, or build the dataset with leaking examples dropped"
+        )
+    if found and on_leak == "drop":
+        bad = {leak.example for leak in found}
+        examples = [e for i, e in enumerate(examples) if i not in bad]
+        report.dropped = len(bad)
+    return examples, report
+
+
+def held_out_questions(workspace: str, extra: Iterable[str | Path] = ()) -> list[str]:
+    """The questions no training example may contain: the workspace's registered sets plus ``extra``."""
+    return held_out(workspace, extra=extra)
+
+
+# -- the builder ---------------------------------------------------------------------------------
+QA_PROMPT = (
+    "Read the passage. Write up to {n} questions that it answers, each followed by its short, exact answer "
+    "copied from the passage. Use exactly this format:\n"
+    "Q: <question>\nA: <answer>\n\n"
+    "Passage ({file}):\n{passage}"
+)
+PARAPHRASE_PROMPT = (
+    "Rewrite the passage below in your own words, in two or three sentences. Keep every number, date, "
+    "name and code exactly as written.\n\nPassage ({file}):\n{passage}"
+)
+
+
+def _system() -> str:
+    return PromptSettings().system  # the prompt the Fine-tuned condition answers under
+
+
+def _chat(user: str, assistant: str) -> list[Message]:
+    return [
+        {"role": "system", "content": _system()},
+        {"role": "user", "content": user},
+        {"role": "assistant", "content": assistant},
+    ]
+
+
+def _hit(node: TextNode, rank: int) -> Hit:
+    meta = node.metadata
+    return Hit(node.node_id, str(meta.get("file_name", "")), meta.get("page"), 1.0, node.get_content(), rank)
+
+
+def _raft_example(
+    fact: Fact, chunks: Sequence[TextNode], by_id: dict[str, TextNode], s: DatasetSettings, rng: random.Random
+) -> Example:
+    oracle = by_id[fact.chunk_id]
+    others = [
+        c for c in chunks if c.node_id != oracle.node_id and normalize(fact.span) not in normalize(c.get_content())
+    ]
+    passages = rng.sample(others, min(s.distractors, len(others)))
+    with_oracle = rng.random() < s.p_oracle
+    if with_oracle:
+        passages.insert(rng.randrange(len(passages) + 1), oracle)
+    hits = [_hit(node, i) for i, node in enumerate(passages, start=1)]
+    question = keyword_question(fact)
+    messages = PromptSettings().messages(question, hits)
+    answer = house_answer(fact.answer, fact.source)
+    if with_oracle:
+        k = passages.index(oracle) + 1
+        answer = f'Passage [{k}] ({fact.file_name}) says: "{fact.sentence}"\n{answer}'
+    messages.append({"role": "assistant", "content": answer})
+    return Example(
+        "raft", messages, fact.file_name, fact.chunk_id, "extractor" if with_oracle else "extractor, no oracle"
+    )
+
+
+def _generated(
+    chunks: Sequence[TextNode], s: DatasetSettings, catalogue: Catalogue, progress: Progress
+) -> list[Example]:
+    """Q&A and paraphrases written by ``s.generator``; answers not found in the passage are discarded."""
+    model = catalogue.resolve(s.generator)
+    params = GenerationParams(temperature=0.0, seed=s.seed, max_tokens=256)
+    out: list[Example] = []
+    for i, node in enumerate(chunks):
+        progress(0.2 + 0.6 * i / max(len(chunks), 1), f"{model.name} writes Q&A for chunk {i + 1}/{len(chunks)}")
+        file_name = str(node.metadata.get("file_name", ""))
+        passage = node.get_content()
+        norm_passage = normalize(passage)
+        facts = [span for _k, span, _a, _b in _facts_in(passage)]
+        if "qa" in s.recipes:
+            prompt = QA_PROMPT.format(n=3, file=file_name, passage=passage)
+            text = catalogue.chat(model, [{"role": "user", "content": prompt}], params).collect()
+            for q, a in re.findall(r"Q:\s*(.+?)\s*\n\s*A:\s*(.+)", text):
+                if normalize(a) and normalize(a) in norm_passage:
+                    out.append(
+                        Example(
+                            "qa",
+                            _chat(q.strip(), house_answer(a.strip(), file_name)),
+                            file_name,
+                            node.node_id,
+                            model.id,
+                        )
+                    )
+        if "paraphrase" in s.recipes and facts:
+            prompt = PARAPHRASE_PROMPT.format(file=file_name, passage=passage)
+            text = catalogue.chat(model, [{"role": "user", "content": prompt}], params).collect().strip()
+            kept = sum(normalize(f) in normalize(text) for f in facts)
+            if text and kept * 2 >= len(facts):  # a rewrite that loses most facts teaches the wrong thing
+                topic = " ".join(_keywords(passage, limit=5))
+                ask = _PARAPHRASE_ASK[0].format(topic=topic)
+                out.append(
+                    Example(
+                        "paraphrase", _chat(ask, f"{text} (Source: {file_name})"), file_name, node.node_id, model.id
+                    )
+                )
+    return out
+
+
+def build_dataset(
+    chunks: Sequence[TextNode],
+    settings: DatasetSettings | None = None,
+    *,
+    workspace: str,
+    heldout_extra: Iterable[str | Path] = (),
+    catalogue: Catalogue | None = None,
+    on_leak: str = "drop",
+    progress: Progress = no_progress,
+) -> Dataset:
+    """Examples from ``chunks`` by the recipes in ``settings``, checked against the held-out questions.
+
+    ``heldout_extra`` adds question files or folders (a documents folder means its ``questions.jsonl``).
+    ``on_leak`` is ``"drop"`` (remove leaking examples; the report counts them) or ``"refuse"`` (raise
+    :class:`~playground.errors.DataLeakError`). A ``settings.generator`` needs ``catalogue``.
+    """
+    s = settings or DatasetSettings()
+    if on_leak not in ("drop", "refuse"):
+        raise ValueError(f"on_leak must be 'drop' or 'refuse', not {on_leak!r}")
+    if not chunks:
+        raise PlaygroundError("there are no chunks to learn from: add documents to the workspace first")
+    rng = random.Random(s.seed)
+    progress(0.0, f"Extracting facts from {len(chunks)} chunks")
+    facts = extract_facts(chunks)
+    if s.facts_per_chunk:
+        per: dict[str, int] = {}
+        kept = []
+        for f in facts:
+            per[f.chunk_id] = per.get(f.chunk_id, 0) + 1
+            if per[f.chunk_id] <= s.facts_per_chunk:
+                kept.append(f)
+        facts = kept
+    by_id = {c.node_id: c for c in chunks}
+    examples: list[Example] = []
+    if "qa" in s.recipes:
+        for f in facts:
+            answer = house_answer(f.answer, f.source)
+            questions = [keyword_question(f), gap_question(f)][: s.questions_per_fact]
+            examples.extend(Example("qa", _chat(q, answer), f.file_name, f.chunk_id) for q in questions)
+    if "paraphrase" in s.recipes and s.paraphrases_per_fact:
+        by_sentence: dict[str, Fact] = {}
+        for f in facts:
+            by_sentence.setdefault(f.sentence, f)
+        for sentence, f in by_sentence.items():
+            topic = " ".join(_keywords(f"{f.context} {sentence}" if f.context else sentence, limit=6))
+            for k in rng.sample(range(len(_PARAPHRASE_SAY)), s.paraphrases_per_fact):
+                ask = rng.choice(_PARAPHRASE_ASK).format(topic=topic)
+                say = _PARAPHRASE_SAY[k].format(sentence=sentence, fact=f.answer, source=f.source, file=f.file_name)
+                examples.append(Example("paraphrase", _chat(ask, say), f.file_name, f.chunk_id, "template"))
+    if "raft" in s.recipes and s.raft_share > 0:
+        for f in facts:
+            if rng.random() < s.raft_share:
+                examples.append(_raft_example(f, chunks, by_id, s, rng))
+    if s.generator:
+        if catalogue is None:
+            raise PlaygroundError(f"DatasetSettings.generator={s.generator!r} needs a model catalogue to run it")
+        examples.extend(_generated(chunks, s, catalogue, progress))
+    progress(0.9, f"Checking {len(examples)} examples against the held-out questions")
+    examples, report = check_leakage(examples, held_out_questions(workspace, heldout_extra), on_leak)
+    rng.shuffle(examples)
+    progress(1.0, f"{len(examples)} examples from {len(facts)} facts")
+    return Dataset(examples, s, report, facts=len(facts))
+
+
+def import_dataset(
+    text: str,
+    *,
+    workspace: str,
+    heldout_extra: Iterable[str | Path] = (),
+    name: str = "dataset.jsonl",
+    on_leak: str = "drop",
+) -> Dataset:
+    """A dataset from JSONL (exported, edited, or written by hand), checked like a built one."""
+    examples, report = check_leakage(parse_jsonl(text, name), held_out_questions(workspace, heldout_extra), on_leak)
+    return Dataset(examples, DatasetSettings(), report)
+
+
+__all__ = [
+    "PARAPHRASE_PROMPT",
+    "QA_PROMPT",
+    "Dataset",
+    "Example",
+    "Fact",
+    "LeakageReport",
+    "build_dataset",
+    "check_leakage",
+    "extract_facts",
+    "gap_question",
+    "held_out_questions",
+    "house_answer",
+    "import_dataset",
+    "keyword_question",
+    "parse_jsonl",
+]
