@@ -8,16 +8,8 @@ from playground.compare import DEFAULT_RAG_TEMPLATE, HELP, LABELS, ConditionResu
 ui.via_app(__file__)
 
 st.title("Compare")
-listing = ui.model_listing(ui.ollama_host())
-if not listing.models:
-    st.error("No models available: `make run` installs the embedded model; or start Ollama (`ollama serve`).")
-    st.stop()
-
+listing = ui.models_sidebar()
 with st.sidebar:
-    st.header("Models")
-    ui.model_pickers(listing)
-    for message in listing.errors.values():
-        st.caption(f":material/cloud_off: {message}")  # news, not a failure: the other backend still answers
     st.header("Retrieval")
     top_k = st.slider("Passages (top-k)", 1, 10, RetrievalSettings().top_k, help=RetrievalSettings.help("top_k"))
     st.header("Generation")

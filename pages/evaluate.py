@@ -32,16 +32,8 @@ st.caption(
     "One question shows anecdotes; a question set shows evidence. Every question runs through the four "
     "conditions; answers are scored against the gold answer, with 95% bootstrap intervals."
 )
-listing = ui.model_listing(ui.ollama_host())
-if not listing.models:
-    st.error("No models available: `make run` installs the embedded model; or start Ollama (`ollama serve`).")
-    st.stop()
-
+listing = ui.models_sidebar()
 with st.sidebar:
-    st.header("Models")
-    ui.model_pickers(listing)
-    for message in listing.errors.values():
-        st.caption(f":material/cloud_off: {message}")  # news, not a failure: the other backend still answers
     st.header("Run")
     limit = st.number_input("Questions (0 = all)", 0, 10_000, 10, key="eval_limit", help=EvalConfig.help("limit"))
     top_k = st.slider("Passages (top-k)", 1, 10, RetrievalSettings().top_k, help=RetrievalSettings.help("top_k"))

@@ -135,7 +135,7 @@ class PlaygroundIndex:
         hits: list[Hit] = []
         for node_id, score in fused:
             if node_id not in similarity:  # ranked by BM25 only: its cosine still decides the cutoff
-                similarity[node_id] = _cosine(query_vector, self._embedding(node_id))
+                similarity[node_id] = cosine(query_vector, self._embedding(node_id))
             if similarity[node_id] < settings.similarity_cutoff:
                 continue
             node = by_id[node_id]
@@ -183,15 +183,15 @@ def reciprocal_rank_fusion(rankings: Sequence[Sequence[str]], k: int = 60) -> li
     return [(item, round(score / best, 4)) for item, score in fused]
 
 
-def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
-    """Cosine similarity.
+def cosine(a: Sequence[float], b: Sequence[float]) -> float:
+    """Cosine similarity; 0.0 when either vector is zero.
 
-    >>> round(_cosine([1.0, 0.0], [1.0, 1.0]), 4)
+    >>> round(cosine([1.0, 0.0], [1.0, 1.0]), 4)
     0.7071
-    >>> _cosine([0.0, 0.0], [1.0, 0.0])
+    >>> cosine([0.0, 0.0], [1.0, 0.0])
     0.0
     """
-    dot = sum(x * y for x, y in zip(a, b, strict=False))
+    dot = sum(x * y for x, y in zip(a, b, strict=True))
     norm = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
     return dot / norm if norm else 0.0
 

@@ -23,6 +23,8 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
+from playground.index import cosine  # one definition, shared with retrieval
+
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _PUNCT = set(string.punctuation) | {"–", "—", "‘", "’", "“", "”", "…", "·"}
 
@@ -96,19 +98,6 @@ def token_f1(prediction: str, gold: str | Sequence[str]) -> float:
         precision, recall = common / len(pred), common / len(ref)
         best = max(best, 2 * precision * recall / (precision + recall))
     return best
-
-
-def cosine(a: Sequence[float], b: Sequence[float]) -> float:
-    """Cosine similarity; 0.0 when either vector is zero.
-
-    >>> round(cosine([1.0, 0.0], [1.0, 1.0]), 4)
-    0.7071
-    >>> cosine([0.0, 0.0], [1.0, 0.0])
-    0.0
-    """
-    dot = sum(x * y for x, y in zip(a, b, strict=True))
-    norm = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
-    return dot / norm if norm else 0.0
 
 
 def embedding_similarity(prediction: str, gold: str | Sequence[str], embed_model: Any) -> float:

@@ -225,6 +225,20 @@ def model_pickers(listing: Listing) -> None:
     )
 
 
+def models_sidebar() -> Listing:
+    """The sidebar's model choice, shared by the pages that run models; stops the page when there is none."""
+    listing = model_listing(ollama_host())
+    if not listing.models:
+        st.error("No models available: `make run` installs the embedded model; or start Ollama (`ollama serve`).")
+        st.stop()
+    with st.sidebar:
+        st.header("Models")
+        model_pickers(listing)
+        for message in listing.errors.values():
+            st.caption(f":material/cloud_off: {message}")  # news, not a failure: the other backend still answers
+    return listing
+
+
 # -- small helpers ------------------------------------------------------------------------------
 def history() -> list[dict[str, Any]]:
     """This session's questions and their short results, newest last."""
@@ -286,6 +300,7 @@ __all__ = [
     "history",
     "model_listing",
     "model_pickers",
+    "models_sidebar",
     "ollama_host",
     "questions",
     "sample_index",
