@@ -184,3 +184,16 @@ def test_every_answer_pays_its_own_prefill(embedded, smollm):
     finally:
         del llm.eval
     assert evaluated[0] == len(embedded.prompt_tokens(smollm, FRANCE)), "the whole prompt is evaluated again"
+
+
+def test_the_header_reader_agrees_with_gguf_readers_scalars(tmp_path):
+    """The catalogue's own small GGUF header reader returns what the gguf library parses, much faster."""
+    from gguf import GGUFReader, GGUFValueType
+
+    from playground.models.embedded import SHIPPED_ADAPTERS, bundled_model_path, gguf_metadata
+
+    adapter = write_lora_adapter(tmp_path / "style.gguf")
+    for path in [bundled_model_path(), adapter, *sorted(SHIPPED_ADAPTERS.glob("*.gguf"))]:
+        fields = GGUFReader(str(path)).fields.items()
+        expected = {k: f.contents() for k, f in fields if f.types and f.types[0] != GGUFValueType.ARRAY}
+        assert gguf_metadata(path) == expected, path.name

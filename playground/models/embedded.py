@@ -57,17 +57,61 @@ def gguf_metadata(path: Path) -> dict[str, Any]:
     return dict(_gguf_metadata(str(path), stat.st_mtime_ns, stat.st_size))
 
 
+# GGUF value types (gguf spec): fixed-size scalars by struct code; 8 = string, 9 = array.
+_GGUF_SCALARS = {0: "B", 1: "b", 2: "H", 3: "h", 4: "I", 5: "i", 6: "f", 7: "?", 10: "Q", 11: "q", 12: "d"}
+
+
 @functools.lru_cache(maxsize=64)
 def _gguf_metadata(path: str, mtime_ns: int, size: int) -> dict[str, Any]:
-    # Parsing a GGUF reads its whole vocabulary (seconds); the key changes when the file does.
-    from gguf import GGUFReader, GGUFValueType
+    # A small reader of the key/value header only: gguf's GGUFReader parses every field and tensor
+    # (3 s for the bundled model's vocabulary), and the catalogue needs a dozen scalars.
+    import mmap
+    import struct
 
-    reader = GGUFReader(path)
-    meta: dict[str, Any] = {}
-    for name, f in reader.fields.items():
-        if not f.types or f.types[0] == GGUFValueType.ARRAY:
-            continue
-        meta[name] = f.contents()
+    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:
+        pos = 0
+
+        def take(fmt: str) -> Any:
+            nonlocal pos
+            (value,) = struct.unpack_from("<" + fmt, buf, pos)
+            pos += struct.calcsize(fmt)
+            return value
+
+        def text() -> str:
+            nonlocal pos
+            n = take("Q")
+            pos += n
+            return bytes(buf[pos - n : pos]).decode("utf-8", errors="replace")
+
+        def skip(kind: int) -> None:
+            nonlocal pos
+            if kind in _GGUF_SCALARS:
+                pos += struct.calcsize(_GGUF_SCALARS[kind])
+            elif kind == 8:
+                length = take("Q")  # read first: `pos += take(...)` would add to the old position
+                pos += length
+            elif kind == 9:
+                item, count = take("I"), take("Q")
+                if item in _GGUF_SCALARS:
+                    pos += count * struct.calcsize(_GGUF_SCALARS[item])
+                else:
+                    for _ in range(count):
+                        skip(item)
+            else:
+                raise ValueError(f"unknown GGUF value type {kind}")
+
+        if bytes(buf[:4]) != b"GGUF":
+            raise ValueError(f"{path} is not a GGUF file")
+        pos = 4
+        meta: dict[str, Any] = {"GGUF.version": take("I"), "GGUF.tensor_count": take("Q"), "GGUF.kv_count": take("Q")}
+        for _ in range(meta["GGUF.kv_count"]):
+            key, kind = text(), take("I")
+            if kind == 8:
+                meta[key] = text()
+            elif kind in _GGUF_SCALARS:
+                meta[key] = take(_GGUF_SCALARS[kind])
+            else:
+                skip(kind)  # arrays (the vocabulary, merges) are not catalogue material
     return meta
 
 
