@@ -59,7 +59,7 @@ def embed_model() -> LocalEmbedding:
 @st.cache_resource(show_spinner=False)
 def embedded_backend() -> EmbeddedBackend:
     LOADS["embedded_backend"] += 1
-    return EmbeddedBackend()
+    return EmbeddedBackend(n_threads=config.app_threads())  # one core stays with the browser and the server
 
 
 @st.cache_resource(show_spinner=False)
