@@ -37,7 +37,7 @@ st.caption(
 ws = ui.workspace()
 listing = ui.model_listing(ui.ollama_host())
 for message in listing.errors.values():
-    st.info(message, icon="💤")
+    st.info(message, icon=":material/cloud_off:")
 
 preset_name = st.selectbox(
     "Preset", list(PRESETS), format_func=lambda p: f"{p} — {PRESETS[p].description}", key="ft_preset"
@@ -125,11 +125,11 @@ if dataset is None:
 
 report = dataset.leakage
 if report.leaks:
-    st.warning(report.summary(), icon="🛡️")
+    st.warning(report.summary(), icon=":material/shield:")
     with st.expander(f"The {len(report.leaks)} leaking examples"):
         st.dataframe(pd.DataFrame([{"held-out question": k.question, "shared words": k.overlap} for k in report.leaks]))
 else:
-    st.success(report.summary(), icon="🛡️")
+    st.success(report.summary(), icon=":material/shield:")
 counts = ", ".join(f"{n} {r}" for r, n in dataset.counts().items())
 st.caption(f"{len(dataset.examples)} examples ({counts}) from {dataset.facts} facts · hash `{dataset.hash}`")
 
