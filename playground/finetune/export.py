@@ -126,13 +126,21 @@ def export_adapter(
         # numpy shapes are ggml shapes reversed: A [r, n_in] is ne=[n_in, r], B [n_out, r] is ne=[r, n_out].
         writer.add_tensor(f"{target}.lora_a", np.ascontiguousarray(a, dtype=np_dtype))
         writer.add_tensor(f"{target}.lora_b", np.ascontiguousarray(b, dtype=np_dtype))
+    return finish_gguf(writer, tmp, path)
+
+
+def finish_gguf(writer: Any, tmp: Path, path: Path) -> Path:
+    """Write a prepared ``GGUFWriter`` (opened on ``tmp``), then move it to ``path``.
+
+    The rename is the last step: a reader (the catalogue, Ollama) never sees half a file.
+    """
     try:
         writer.write_header_to_file()
         writer.write_kv_data_to_file()
         writer.write_tensors_to_file()
     finally:
         writer.close()
-    tmp.replace(path)  # a reader (the catalogue) never sees half an adapter
+    tmp.replace(path)
     return path
 
 

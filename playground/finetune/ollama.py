@@ -22,6 +22,7 @@ import numpy as np
 from playground.config import Progress, no_progress
 from playground.errors import BackendError, BackendUnavailable, TrainingError
 from playground.finetune import registry
+from playground.finetune.export import finish_gguf
 from playground.finetune.pipeline import BaseModel
 from playground.finetune.registry import FineTune
 from playground.models.ollama import OllamaBackend, record_lineage
@@ -52,7 +53,8 @@ def merge_adapter(adapter_path: str | Path, base_path: str | Path, out_path: str
     lora = {t.name: t for t in adapter.tensors}
     arch = str(base.fields["general.architecture"].contents())
     out_path = Path(out_path)
-    writer = GGUFWriter(str(out_path), arch=arch)
+    tmp = out_path.with_name(f".{out_path.name}.part")
+    writer = GGUFWriter(str(tmp), arch=arch)
     for name, f in base.fields.items():
         if name.startswith("GGUF.") or name in ("general.architecture", "general.name", "general.file_type"):
             continue
@@ -76,13 +78,7 @@ def merge_adapter(adapter_path: str | Path, base_path: str | Path, out_path: str
         merged += 1
     if not merged:
         raise TrainingError(f"no tensor of {adapter_path} matches {base_path}: is the adapter for this base?")
-    try:
-        writer.write_header_to_file()
-        writer.write_kv_data_to_file()
-        writer.write_tensors_to_file()
-    finally:
-        writer.close()
-    return out_path
+    return finish_gguf(writer, tmp, out_path)
 
 
 def _refused(err: BackendError) -> bool:
