@@ -29,8 +29,7 @@ try:
         index = ui.current_index()
     elif ws.signature():
         with st.status(f"Indexing the **{ws.name}** workspace…") as status:
-            bar = st.progress(0.0)
-            index = ui.current_index(progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m))
+            index = ui.current_index(progress=ui.progress_bar())
             status.update(label="Index ready", state="complete")
 except PlaygroundError as err:
     st.error(str(err))

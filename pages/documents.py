@@ -105,9 +105,8 @@ with right.container(border=True):
         )
         if st.button("Build index" if state == "none" else "Update index", type="primary"):
             with st.status("Indexing…", expanded=True) as status:
-                bar = st.progress(0.0)
                 try:
-                    index = ui.current_index(progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m))
+                    index = ui.current_index(progress=ui.progress_bar())
                 except PlaygroundError as err:
                     status.update(label="Indexing failed", state="error")
                     st.error(str(err))

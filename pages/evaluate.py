@@ -115,7 +115,7 @@ if start and questions is not None:
         generation=GenerationParams(max_tokens=max_tokens, seed=int(seed)),
         seed=int(seed),
     )
-    bar = st.progress(0.0, text="Starting…")
+    progress = ui.progress_bar("Starting…")
     try:
         run = evaluate(
             questions,
@@ -126,7 +126,7 @@ if start and questions is not None:
             config=config,
             docs=ws.docs_dir,
             workspace=ws.name,
-            progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m),
+            progress=progress,
             cancel=cancel,
         )
         st.session_state["eval_run"] = str(run.run_dir)

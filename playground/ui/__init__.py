@@ -245,6 +245,12 @@ def history() -> list[dict[str, Any]]:
     return st.session_state.setdefault("history", [])
 
 
+def progress_bar(text: str | None = None) -> Progress:
+    """A ``st.progress`` bar here, and the core's ``progress(fraction, message)`` callback that moves it."""
+    bar = st.progress(0.0, text=text)
+    return lambda fraction, message: bar.progress(min(max(fraction, 0.0), 1.0), text=message)
+
+
 def batched(pieces: Iterable[str], every_s: float = 0.08) -> Iterator[str]:
     """Group streamed pieces so the page redraws a dozen times a second, not once per token.
 
@@ -302,6 +308,7 @@ __all__ = [
     "model_pickers",
     "models_sidebar",
     "ollama_host",
+    "progress_bar",
     "questions",
     "sample_index",
     "sample_questions",
