@@ -25,7 +25,7 @@ assert base is not None
 ws = ui.workspace()
 index = None
 try:
-    if ws.index_state(ui.embed_model().model_name) == "current":
+    if ui.index_state() == "current":
         index = ui.current_index()
     elif ws.signature():
         with st.status(f"Indexing the **{ws.name}** workspace…") as status:

@@ -106,10 +106,12 @@ class Workspace:
     def questions(self) -> list[dict[str, str]]:
         return load_questions(self.dir) if (self.dir / QUESTIONS_FILE).is_file() else []
 
-    def build(self, embed_model: BaseEmbedding, progress: Progress = no_progress) -> PlaygroundIndex:
-        """Build, update or load the index of the documents as they are now."""
+    def build(
+        self, embed_model: BaseEmbedding, progress: Progress = no_progress, files: list[LoadedFile] | None = None
+    ) -> PlaygroundIndex:
+        """Build, update or load the index of the documents as they are now (``files``: already parsed)."""
         return build_index(
-            self.documents(),
+            self.documents() if files is None else files,
             embed_model=embed_model,
             chunk_settings=self.chunk_settings(),
             workspace=self.name,

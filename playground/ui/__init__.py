@@ -85,7 +85,8 @@ def workspace_index(
     store, key = _indexes(), (name, signature, chunk)
     if key not in store:
         LOADS["index"] += 1
-        index = Workspace(name).build(embed_model(), progress=progress or config.no_progress)
+        files = workspace_documents(name, signature)  # parsed once per version of the files, shared
+        index = Workspace(name).build(embed_model(), progress=progress or config.no_progress, files=files)
         for old in [k for k in store if k[0] == name]:  # one index per workspace in memory is enough
             del store[old]
         store[key] = index
@@ -152,6 +153,12 @@ def current_index(progress: Progress | None = None) -> PlaygroundIndex | None:
         return None
     cs = ws.chunk_settings()
     return workspace_index(ws.name, signature, (cs.chunk_size, cs.chunk_overlap), progress)
+
+
+def index_state() -> str:
+    """The current workspace's ``Workspace.index_state``, from the documents as already parsed."""
+    ws = workspace()
+    return ws.index_state(embed_model().model_name, workspace_documents(ws.name, ws.signature()))
 
 
 def questions() -> list[dict[str, str]]:
@@ -304,6 +311,7 @@ __all__ = [
     "embedded_backend",
     "highlight",
     "history",
+    "index_state",
     "model_listing",
     "model_pickers",
     "models_sidebar",
