@@ -85,7 +85,7 @@ with left.form("chunking"):
 
 with right.container(border=True):
     st.markdown("**Index**")
-    state = ws.index_state(ui.embed_model().model_name, files)
+    state = ui.index_state()
     if state == "current":
         index = ui.current_index()
         if index is not None:

@@ -26,7 +26,7 @@ from playground.errors import (
     ModelNotFound,
     PlaygroundError,
 )
-from playground.index import Hit, PlaygroundIndex, build_index, index_path, load_latest
+from playground.index import Hit, PlaygroundIndex, build_index, load_latest
 from playground.models import DEFAULT_MODEL, Catalogue, EmbeddedBackend, Generation, Metrics, ModelInfo
 
 __all__ = [
@@ -59,7 +59,6 @@ __all__ = [
     "build_index",
     "chunk",
     "compare",
-    "index_path",
     "load_bytes",
     "load_files",
     "load_folder",

@@ -137,7 +137,8 @@ def _add_finetune_parser(sub: Any) -> None:
 
 def _index(args: argparse.Namespace) -> tuple[Any, Any]:
     from playground.embeddings import embedding_model
-    from playground.index import build_index, default_workspace, load_path
+    from playground.index import build_index
+    from playground.workspace import default_workspace, load_path
 
     files = load_path(args.docs)  # before the embedding model loads: a wrong path fails in no time
     index = build_index(
@@ -372,7 +373,7 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     from playground.finetune.dataset import build_dataset, import_dataset
     from playground.finetune.pipeline import finetune, resolve_base
     from playground.finetune.settings import preset
-    from playground.index import default_workspace, load_path, slug
+    from playground.workspace import default_workspace, load_path, slug
 
     progress = (lambda f, m: None) if args.quiet else _progress
     names = ("rank", "top_layers", "epochs", "max_steps", "batch_size", "max_seq_length", "seed")

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from playground.index import slug, workspace_dir
+from playground.workspace import slug, workspace_dir
 
 # Two texts "leak" when they share this many consecutive normalised words. Eight words is long
 # enough that house phrases ("Nightwren Instruments") never match, short enough that a

@@ -19,10 +19,7 @@ import dataclasses
 import hashlib
 import json
 import math
-import os
-import re
 import shutil
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -43,8 +40,10 @@ from llama_index.core.vector_stores import SimpleVectorStore
 
 from playground import config
 from playground.config import ChunkSettings, Progress, RetrievalSettings, no_progress
-from playground.documents import LoadedFile, chunk, load_bytes, load_folder
+from playground.documents import LoadedFile, chunk
 from playground.errors import IndexStoreError
+from playground.storage import replace_dir, write_atomic
+from playground.workspace import workspace_dir
 
 FORMAT_VERSION = 1  # bump when the saved layout changes, so old saves are rebuilt, not misread
 KEEP_VERSIONS = 5  # older saved versions of a workspace's index are pruned
@@ -196,22 +195,6 @@ def cosine(a: Sequence[float], b: Sequence[float]) -> float:
     return dot / norm if norm else 0.0
 
 
-def workspace_dir(workspace: str) -> Path:
-    return config.home() / "workspaces" / slug(workspace)
-
-
-def slug(name: str) -> str:
-    """A safe folder name for a workspace.
-
-    >>> slug("My docs/2026 (draft)")
-    'my-docs-2026-draft'
-    >>> slug("..")
-    'default'
-    """
-    cleaned = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
-    return cleaned or "default"
-
-
 def index_key(files: dict[str, str], chunk_settings: ChunkSettings, embed_model_name: str) -> str:
     """Content hash of everything an index depends on; file order does not matter.
 
@@ -305,37 +288,15 @@ def build_index(
     return PlaygroundIndex(key, target, workspace, vector_index, nodes, file_shas, stats, embed_model)
 
 
-def index_path(
-    path: str | Path,
-    *,
-    embed_model: BaseEmbedding,
-    chunk_settings: ChunkSettings | None = None,
-    workspace: str | None = None,
-    progress: Progress = no_progress,
-) -> tuple[list[LoadedFile], PlaygroundIndex]:
-    """Load a folder (or one file) and build or load its index; the workspace defaults to the folder's name."""
-    files = load_path(path)
-    name = workspace or default_workspace(path)
-    index = build_index(
-        files, embed_model=embed_model, chunk_settings=chunk_settings, workspace=name, progress=progress
-    )
-    return files, index
-
-
-def load_path(path: str | Path) -> list[LoadedFile]:
-    """The documents of a folder, or one document; a path that does not exist is one clear error."""
-    path = Path(path)
-    if path.is_dir():
-        return load_folder(path)
-    if path.is_file():
-        return [load_bytes(path.name, path.read_bytes())]
-    raise IndexStoreError(f"{path} does not exist: give a folder of documents or one document")
-
-
-def default_workspace(path: str | Path) -> str:
-    """A documents folder's workspace is named after it (a single file's, after its folder)."""
-    path = Path(path)
-    return (path if path.is_dir() else path.parent).resolve().name
+def index_state(workspace: str, files: Sequence[LoadedFile], chunk_settings: ChunkSettings, embed_model_name: str) -> str:
+    """``"current"`` (an index of exactly these documents is saved), ``"stale"`` (one of other
+    documents or settings is) or ``"none"``; cheap: nothing is loaded."""
+    good = {f.file_name: f.sha256 for f in files if f.ok}
+    indexes = workspace_dir(workspace) / "indexes"
+    key = index_key(good, chunk_settings, embed_model_name) if good else ""
+    if key and (indexes / key / "manifest.json").is_file():
+        return "current"
+    return "stale" if indexes.is_dir() and any(indexes.glob("*/manifest.json")) else "none"
 
 
 def load_latest(workspace: str, embed_model: BaseEmbedding) -> PlaygroundIndex | None:
@@ -369,20 +330,14 @@ def _load(path: Path, workspace: str, embed_model: BaseEmbedding, *, status: str
 
 def _save(target: Path, storage: StorageContext, manifest: dict[str, Any]) -> None:
     """Write the index to a temporary sibling folder, then rename it into place in one step."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{target.name}-", dir=target.parent))
-    try:
+
+    def fill(tmp: Path) -> None:
         _persist(storage, tmp)
         # The manifest goes last: a folder without one is never taken for a saved index.
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))
-        if (target / "manifest.json").exists():  # a concurrent build of the same inputs won; both are identical
-            shutil.rmtree(tmp)
-        else:
-            shutil.rmtree(target, ignore_errors=True)  # debris of a save that died before its manifest
-            os.replace(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+
+    # A concurrent build of the same inputs may have won; both are identical, so its copy stays.
+    replace_dir(target, fill, complete=lambda path: (path / "manifest.json").exists())
 
 
 def _persist(storage: StorageContext, path: Path) -> None:
@@ -401,7 +356,7 @@ def _persist(storage: StorageContext, path: Path) -> None:
 
 
 def _set_latest(ws: Path, key: str) -> None:
-    _write_atomic(ws / "latest.json", json.dumps({"key": key}))
+    write_atomic(ws / "latest.json", json.dumps({"key": key}))
 
 
 def _latest_key(ws: Path) -> str | None:
@@ -438,29 +393,13 @@ def _prune(indexes: Path, keep: str) -> None:
             shutil.rmtree(stale, ignore_errors=True)
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 __all__ = [
     "Hit",
     "IndexStats",
     "PlaygroundIndex",
     "build_index",
-    "default_workspace",
     "index_key",
-    "index_path",
+    "index_state",
     "load_latest",
-    "load_path",
     "reciprocal_rank_fusion",
-    "slug",
-    "workspace_dir",
 ]

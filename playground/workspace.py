@@ -14,22 +14,55 @@ so a newcomer has documents, an index and questions without uploading anything.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.schema import TextNode
 
 from playground import config
-from playground.config import ChunkSettings, Progress, no_progress
+from playground.config import ChunkSettings
 from playground.documents import QUESTIONS_FILE, LoadedFile, chunk, load_bytes, load_folder, load_questions
-from playground.errors import DocumentError
-from playground.index import PlaygroundIndex, build_index, index_key, load_latest, slug, workspace_dir
+from playground.errors import DocumentError, IndexStoreError
+from playground.storage import write_atomic
 
 SAMPLE = "sample"
 SAMPLE_DOCS = Path(__file__).resolve().parents[1] / "sample_docs"
+
+
+def slug(name: str) -> str:
+    """A safe folder name for a workspace.
+
+    >>> slug("My docs/2026 (draft)")
+    'my-docs-2026-draft'
+    >>> slug("..")
+    'default'
+    """
+    cleaned = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    return cleaned or "default"
+
+
+def workspace_dir(workspace: str) -> Path:
+    """Where a workspace keeps everything: ``$PLAYGROUND_HOME/workspaces/<slug>``."""
+    return config.home() / "workspaces" / slug(workspace)
+
+
+def load_path(path: str | Path) -> list[LoadedFile]:
+    """The documents of a folder, or one document; a path that does not exist is one clear error."""
+    path = Path(path)
+    if path.is_dir():
+        return load_folder(path)
+    if path.is_file():
+        return [load_bytes(path.name, path.read_bytes())]
+    raise IndexStoreError(f"{path} does not exist: give a folder of documents or one document")
+
+
+def default_workspace(path: str | Path) -> str:
+    """A documents folder's workspace is named after it (a single file's, after its folder)."""
+    path = Path(path)
+    return (path if path.is_dir() else path.parent).resolve().name
 
 
 @dataclass(frozen=True)
@@ -57,16 +90,18 @@ class Workspace:
         """The workspace's documents, parsed (an empty list for a new workspace)."""
         return load_folder(self.docs_dir) if self.docs_dir.is_dir() else []
 
+    def _paths(self) -> list[Path]:
+        """The document files; hidden ones (a write in progress) are not documents."""
+        if not self.docs_dir.is_dir():
+            return []
+        return sorted(p for p in self.docs_dir.iterdir() if p.is_file() and not p.name.startswith("."))
+
     def file_names(self) -> list[str]:
-        return sorted(p.name for p in self.docs_dir.iterdir() if p.is_file()) if self.docs_dir.is_dir() else []
+        return [p.name for p in self._paths()]
 
     def signature(self) -> tuple[tuple[str, int, int], ...]:
         """Names, sizes and modification times of the documents: a cheap key that changes when they do."""
-        if not self.docs_dir.is_dir():
-            return ()
-        return tuple(
-            (p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(self.docs_dir.iterdir()) if p.is_file()
-        )
+        return tuple((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in self._paths())
 
     def add(self, files: Iterable[tuple[str, bytes]]) -> list[LoadedFile]:
         """Parse uploads and keep those that parse; each result says ok or why not. Same name replaces."""
@@ -76,9 +111,7 @@ class Workspace:
             safe = Path(name).name  # an upload's name is never a path into our folders
             loaded = load_bytes(safe, data)
             if loaded.ok:
-                tmp = self.docs_dir / f".{safe}.part"
-                tmp.write_bytes(data)
-                tmp.replace(self.docs_dir / safe)
+                write_atomic(self.docs_dir / safe, data)
             results.append(loaded)
         return results
 
@@ -96,7 +129,7 @@ class Workspace:
 
     def save_chunk_settings(self, settings: ChunkSettings) -> None:
         self.create()
-        (self.dir / "settings.json").write_text(json.dumps({"chunk": settings.as_dict()}, indent=2), encoding="utf-8")
+        write_atomic(self.dir / "settings.json", json.dumps({"chunk": settings.as_dict()}, indent=2))
 
     def chunks(self, files: list[LoadedFile] | None = None) -> list[TextNode]:
         """The chunks the current settings make (for browsing; no embedding)."""
@@ -105,31 +138,6 @@ class Workspace:
 
     def questions(self) -> list[dict[str, str]]:
         return load_questions(self.dir) if (self.dir / QUESTIONS_FILE).is_file() else []
-
-    def build(
-        self, embed_model: BaseEmbedding, progress: Progress = no_progress, files: list[LoadedFile] | None = None
-    ) -> PlaygroundIndex:
-        """Build, update or load the index of the documents as they are now (``files``: already parsed)."""
-        return build_index(
-            self.documents() if files is None else files,
-            embed_model=embed_model,
-            chunk_settings=self.chunk_settings(),
-            workspace=self.name,
-            progress=progress,
-        )
-
-    def index_state(self, embed_model_name: str, files: list[LoadedFile] | None = None) -> str:
-        """``"current"`` (an index of exactly these documents is saved), ``"stale"`` (one of other
-        documents or settings is) or ``"none"``; cheap: nothing is loaded."""
-        good = {f.file_name: f.sha256 for f in (self.documents() if files is None else files) if f.ok}
-        key = index_key(good, self.chunk_settings(), embed_model_name) if good else ""
-        if key and (self.dir / "indexes" / key / "manifest.json").is_file():
-            return "current"
-        indexes = self.dir / "indexes"
-        return "stale" if indexes.is_dir() and any(indexes.glob("*/manifest.json")) else "none"
-
-    def latest_index(self, embed_model: BaseEmbedding) -> PlaygroundIndex | None:
-        return load_latest(self.name, embed_model)
 
 
 def open_workspace(name: str) -> Workspace:

@@ -16,7 +16,8 @@ import pytest
 from playground.config import ChunkSettings, RetrievalSettings
 from playground.documents import load_bytes, load_folder
 from playground.errors import IndexStoreError
-from playground.index import build_index, load_latest, workspace_dir
+from playground.index import build_index, load_latest
+from playground.workspace import workspace_dir
 
 from .conftest import ROOT, SAMPLE_DOCS
 

@@ -25,7 +25,8 @@ from playground.errors import ConfigError
 from playground.evaluate.questions import from_rows
 from playground.evaluate.report import HIT_KS, Summary, figures
 from playground.evaluate.run import EvalConfig, EvalRun, evaluate, file_sha256
-from playground.index import build_index, load_path, workspace_dir
+from playground.index import build_index
+from playground.workspace import load_path, workspace_dir
 from playground.models import Catalogue
 
 CARD_VERSION = 1

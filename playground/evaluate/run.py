@@ -49,7 +49,8 @@ from playground.evaluate.metrics import (
     token_f1,
 )
 from playground.evaluate.questions import Question, QuestionSet, from_rows, register_for_evaluation
-from playground.index import Hit, PlaygroundIndex, slug, workspace_dir
+from playground.index import Hit, PlaygroundIndex
+from playground.workspace import slug, workspace_dir
 from playground.models import DEFAULT_MODEL, Catalogue, ModelInfo
 
 if TYPE_CHECKING:

@@ -23,7 +23,7 @@ from playground.finetune.export import export_adapter
 from playground.finetune.registry import FineTune
 from playground.finetune.settings import LoraSettings
 from playground.finetune.train import StepCallback, TrainResult, train
-from playground.index import slug
+from playground.workspace import slug
 from playground.models import Catalogue, ModelInfo
 from playground.models.embedded import gguf_metadata
 

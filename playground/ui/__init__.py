@@ -24,7 +24,8 @@ from playground.compare import COLORS  # one colour per condition, owned by the 
 from playground.config import Progress
 from playground.documents import LoadedFile
 from playground.embeddings import LocalEmbedding
-from playground.index import PlaygroundIndex
+from playground import index as indexes
+from playground.index import PlaygroundIndex, build_index
 from playground.models import Catalogue, EmbeddedBackend, Listing, ModelInfo
 from playground.models.ollama import OllamaBackend
 from playground.workspace import SAMPLE, SAMPLE_DOCS, Workspace, list_workspaces, open_workspace
@@ -86,7 +87,13 @@ def workspace_index(
     if key not in store:
         LOADS["index"] += 1
         files = workspace_documents(name, signature)  # parsed once per version of the files, shared
-        index = Workspace(name).build(embed_model(), progress=progress or config.no_progress, files=files)
+        index = build_index(
+            files,
+            embed_model=embed_model(),
+            chunk_settings=Workspace(name).chunk_settings(),
+            workspace=name,
+            progress=progress or config.no_progress,
+        )
         for old in [k for k in store if k[0] == name]:  # one index per workspace in memory is enough
             del store[old]
         store[key] = index
@@ -158,7 +165,8 @@ def current_index(progress: Progress | None = None) -> PlaygroundIndex | None:
 def index_state() -> str:
     """The current workspace's ``Workspace.index_state``, from the documents as already parsed."""
     ws = workspace()
-    return ws.index_state(embed_model().model_name, workspace_documents(ws.name, ws.signature()))
+    files = workspace_documents(ws.name, ws.signature())
+    return indexes.index_state(ws.name, files, ws.chunk_settings(), embed_model().model_name)
 
 
 def questions() -> list[dict[str, str]]:
