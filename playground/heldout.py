@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from playground.storage import write_atomic
 from playground.workspace import slug, workspace_dir
 
 # Two texts "leak" when they share this many consecutive normalised words. Eight words is long
@@ -83,11 +84,7 @@ def register(workspace: str, name: str, questions: Iterable[dict[str, str] | str
     """Mark a question set as held out for ``workspace``; registering again replaces it."""
     rows = [q if isinstance(q, dict) else {"question": q} for q in questions]
     path = _folder(workspace) / f"{slug(name)}.jsonl"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return write_atomic(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
 
 
 def held_out(workspace: str, extra: Iterable[str | Path] = ()) -> list[str]:

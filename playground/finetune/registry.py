@@ -9,8 +9,6 @@ their records the same way.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -18,6 +16,7 @@ from typing import Any
 from playground import config
 from playground.errors import ModelNotFound
 from playground.models import embedded
+from playground.storage import write_atomic
 
 RECORD_SUFFIX = ".finetune.json"
 SHIPPED_ADAPTERS = embedded.SHIPPED_ADAPTERS
@@ -72,16 +71,7 @@ def save(ft: FineTune) -> Path:
     """Write (or replace) a fine-tune's record beside its adapter; the adapter path is stored relative to it."""
     path = record_path(ft.adapter_path)
     data = ft.as_dict() | {"adapter_path": Path(ft.adapter_path).name}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=1)
-        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide a shipped record from other users
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_atomic(path, json.dumps(data, indent=1))
 
 
 def load(path: str | Path) -> FineTune:
