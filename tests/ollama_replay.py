@@ -77,7 +77,8 @@ class OllamaReplay:
     """``with OllamaReplay() as server:`` serves at ``server.url`` and records ``server.requests``.
 
     ``fail(path, status, error, model=None)`` makes a path answer an error (for one model only,
-    if given); ``delay`` is the pause in seconds before each streamed chat line.
+    if given; ``/api/blobs`` for every upload); ``delay`` is the pause in seconds before each
+    streamed chat line.
     """
 
     def __init__(self, models: dict[str, dict[str, Any]] | None = None, delay: float = 0.005):
@@ -151,6 +152,9 @@ class OllamaReplay:
     def upload(self, digest: str, data: bytes) -> tuple[int, dict[str, Any]]:
         """``POST /api/blobs/<digest>``: stored when the bytes hash to the digest (201), refused otherwise."""
         self.requests.append(Request("POST", f"/api/blobs/{digest}", {"size": len(data)}))
+        if ("/api/blobs", None) in self.failures:
+            status, error = self.failures[("/api/blobs", None)]
+            return status, {"error": error}
         if digest != "sha256:" + hashlib.sha256(data).hexdigest():
             return 400, {"error": "digest mismatch"}
         self.blobs[digest] = data

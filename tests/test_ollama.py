@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 from collections.abc import Iterator
@@ -172,6 +173,58 @@ def test_server_errors_keep_the_server_message(backend, replay):
     replay.fail("/api/tags", 500, "internal error")
     with pytest.raises(BackendError, match="internal error"):
         backend.list_models()
+
+
+def _digest(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def test_upload_blob_then_create_a_model_from_it(backend, replay, tmp_path):
+    adapter = tmp_path / "style.gguf"
+    adapter.write_bytes(b"GGUF adapter bytes")
+    digest = backend.upload_blob(adapter)
+    assert digest == _digest(adapter.read_bytes())
+    assert replay.blobs[digest] == adapter.read_bytes()
+    backend.create("faq-tuned", from_="llama3.2:1b", adapters={adapter.name: digest})
+    assert replay.bodies("/api/create") == [
+        {"model": "faq-tuned", "from": "llama3.2:1b", "adapters": {"style.gguf": digest}, "stream": False}
+    ], "no empty files or adapters sent"
+    backend.create("faq-merged", files={adapter.name: digest})
+    assert replay.bodies("/api/create")[1] == {"model": "faq-merged", "files": {"style.gguf": digest}, "stream": False}
+    assert {"faq-tuned:latest", "faq-merged:latest"} <= {m.name for m in backend.list_models()}
+
+
+def test_a_refused_create_says_so_and_names_the_model(backend, replay, tmp_path):
+    (tmp_path / "style.gguf").write_bytes(b"adapter")
+    digest = backend.upload_blob(tmp_path / "style.gguf")
+    replay.refuse_adapters = "llama runner does not support LoRA adapters for this model"
+    with pytest.raises(BackendError, match=r"refused to create faq-tuned \(HTTP 400\): llama runner does not") as err:
+        backend.create("faq-tuned", from_="llama3.2:1b", adapters={"style.gguf": digest})
+    assert replay.url in str(err.value)
+    assert not isinstance(err.value, (ModelNotFound, BackendUnavailable)), "Ollama answered: a refusal"
+    with pytest.raises(BackendError, match=r"refused to create faq-tuned .*blob sha256:0+ not found: upload it"):
+        backend.create("faq-tuned", files={"base.gguf": "sha256:" + "0" * 64})
+    # A 404 names the base that is missing, not the model being created.
+    with pytest.raises(ModelNotFound, match="`ollama pull mistral:7b`"):
+        backend.create("faq-tuned", from_="mistral:7b")
+
+
+def test_a_refused_upload_names_the_file(backend, replay, tmp_path):
+    (tmp_path / "base.gguf").write_bytes(b"weights")
+    replay.fail("/api/blobs", 507, "no space left on device")
+    with pytest.raises(BackendError, match=r"refused the upload of base\.gguf \(HTTP 507\): no space left"):
+        backend.upload_blob(tmp_path / "base.gguf")
+
+
+def test_uploads_and_creates_with_nothing_listening_say_how_to_start_ollama(tmp_path, monkeypatch):
+    monkeypatch.setenv("PLAYGROUND_HOME", str(tmp_path))
+    (tmp_path / "style.gguf").write_bytes(b"adapter")
+    url = unused_url()
+    backend = OllamaBackend(host=url, timeout=5)
+    with pytest.raises(BackendUnavailable, match=f"not running at {url}: start it with `ollama serve`"):
+        backend.upload_blob(tmp_path / "style.gguf")
+    with pytest.raises(BackendUnavailable, match="`ollama serve`"):
+        backend.create("faq-tuned", from_="llama3.2:1b")
 
 
 def test_lineage_round_trip(tmp_path, monkeypatch):

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -95,27 +94,22 @@ def register_ollama(
     progress: Progress = no_progress,
 ) -> Registration:
     """Create an Ollama model from a fine-tune (adapter on its base, or merged), record lineage and the registry."""
-    client: Any = backend._client
     model = name or ft.name
     adapter = Path(ft.adapter_path)
     blobs: dict[str, str] = {}
 
     def upload(path: Path) -> str:
         progress(0.1, f"Uploading {path.name} to Ollama")
-        with backend._translated():
-            blobs[path.name] = client.create_blob(path)
+        blobs[path.name] = backend.upload_blob(path)
         return blobs[path.name]
 
     adapter_digest = upload(adapter)
-    if base.backend == "ollama":
-        source: dict[str, Any] = {"from_": base.name}
-    else:  # Ollama does not have the base: send its GGUF along
-        source = {"files": {base.path.name: upload(base.path)}}
+    # Ollama has an Ollama base already; any other base goes along as its GGUF file.
+    from_, files = (base.name, None) if base.backend == "ollama" else (None, {base.path.name: upload(base.path)})
     progress(0.5, f"Creating {model} in Ollama")
     method, note = "adapter", ""
     try:
-        with backend._translated(model):
-            client.create(model=model, adapters={adapter.name: adapter_digest}, stream=False, **source)
+        backend.create(model, from_=from_, files=files, adapters={adapter.name: adapter_digest})
     except BackendError as err:
         if not _refused(err):
             raise
@@ -123,9 +117,7 @@ def register_ollama(
         progress(0.6, note)
         merged = merge_adapter(adapter, base.path, adapter.with_name(f"{adapter.stem}-merged.gguf"))
         try:
-            digest = upload(merged)
-            with backend._translated(model):
-                client.create(model=model, files={merged.name: digest}, stream=False)
+            backend.create(model, files={merged.name: upload(merged)})
         finally:
             merged.unlink(missing_ok=True)  # Ollama keeps its own copy
         method = "merged"

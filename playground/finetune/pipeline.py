@@ -23,9 +23,10 @@ from playground.finetune.export import export_adapter
 from playground.finetune.registry import FineTune
 from playground.finetune.settings import LoraSettings
 from playground.finetune.train import StepCallback, TrainResult, train
-from playground.workspace import slug
 from playground.models import Catalogue, ModelInfo
 from playground.models.embedded import gguf_metadata
+from playground.models.ollama import OllamaBackend
+from playground.workspace import slug
 
 TRAINABLE_ARCHS = ("llama", "qwen2", "gemma", "gemma2", "gemma3", "mistral")
 
@@ -60,11 +61,11 @@ def resolve_base(model: ModelInfo, catalogue: Catalogue | None = None) -> BaseMo
     """The GGUF to train on for a catalogue model: an embedded model's file, or the blob behind an Ollama model."""
     if model.adapter_path:
         raise TrainingError(f"{model.id} is itself a fine-tune: train from its base, {model.finetuned_from}")
+    ollama = catalogue.backends.get("ollama") if catalogue is not None else None
     if model.backend == "embedded" and model.path:
         path = Path(model.path)
-    elif model.backend == "ollama" and catalogue is not None and "ollama" in catalogue.backends:
-        backend: Any = catalogue.backends["ollama"]
-        found = ollama_model_file(backend.show(model.name))
+    elif model.backend == "ollama" and isinstance(ollama, OllamaBackend):
+        found = ollama_model_file(ollama.show(model.name))
         if found is None:
             raise TrainingError(
                 f"the weights of {model.id} are not on this machine: fine-tuning an Ollama model needs Ollama "

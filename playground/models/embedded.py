@@ -159,6 +159,7 @@ def _adapter_base_name(meta: dict[str, Any]) -> str:
 class _Loaded:
     llm: Any  # llama_cpp.Llama
     formatter: Any  # llama_cpp.llama_chat_format.Jinja2ChatFormatter
+    vocab: Any  # llama_cpp.llama_vocab_p, for llama.cpp's token functions: Llama keeps its own private
 
 
 GENERATION_WAIT_S = 600  # how long an answer waits for the engine before saying it is busy
@@ -249,6 +250,7 @@ class EmbeddedBackend:
             return self._loaded[key]
 
     def _open(self, model: ModelInfo, path: str) -> _Loaded:
+        import llama_cpp
         from llama_cpp import Llama
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
@@ -270,13 +272,17 @@ class EmbeddedBackend:
         # started); paid here, it does not land on whichever answer happens to run first.
         llm.eval(llm.tokenize(b"Hello", add_bos=True))
         llm.reset()
-        get_text = llm._model.token_get_text
+        vocab = llama_cpp.llama_model_get_vocab(llm.model)
+
+        def get_text(token: int) -> str:  # the token's text as the vocabulary spells it, special tokens included
+            return llama_cpp.llama_vocab_get_text(vocab, token).decode("utf-8")
+
         formatter = Jinja2ChatFormatter(
             template=llm.metadata.get("tokenizer.chat_template") or _CHATML,
             eos_token=get_text(llm.token_eos()) if llm.token_eos() != -1 else "",
             bos_token=get_text(llm.token_bos()) if llm.token_bos() != -1 else "",
         )
-        return _Loaded(llm, formatter)
+        return _Loaded(llm, formatter, vocab)
 
     def prompt_tokens(self, model: ModelInfo, messages: list[Message]) -> list[int]:
         """The exact tokens the model sees for ``messages`` (its GGUF chat template, then its tokenizer)."""
@@ -293,7 +299,8 @@ class EmbeddedBackend:
     # -- generation ----------------------------------------------------------------------------
     def chat(self, model: ModelInfo, messages: list[Message], params: GenerationParams) -> Generation:
         counts = Metrics()
-        llm = self._load(model).llm  # loaded before the clock starts: a one-time load is no answer's cost
+        loaded = self._load(model)  # loaded before the clock starts: a one-time load is no answer's cost
+        llm, vocab = loaded.llm, loaded.vocab
 
         def pieces() -> Iterator[str]:
             import llama_cpp
@@ -323,7 +330,7 @@ class EmbeddedBackend:
                     min_p=0.05,
                     repeat_penalty=1.0,
                 ):
-                    if llama_cpp.llama_vocab_is_eog(llm._model.vocab, token):
+                    if llama_cpp.llama_vocab_is_eog(vocab, token):
                         break
                     counts.completion_tokens += 1
                     pending += llm.detokenize([token])

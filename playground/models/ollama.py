@@ -3,16 +3,16 @@
 Every request goes through :meth:`OllamaBackend._translated`, the one place
 where the ollama client's and httpx's exceptions become the project's
 :class:`~playground.errors.BackendError` subclasses, with a message that says
-what to do. Ollama knows nothing of fine-tune lineage, so a small JSON registry
-under ``PLAYGROUND_HOME`` records which base model each fine-tune came from.
+what to do; code elsewhere calls the public methods (``show``, ``upload_blob``,
+``create``…), never the client. Ollama knows nothing of fine-tune lineage, so a
+small JSON registry under ``PLAYGROUND_HOME`` records which base model each
+fine-tune came from.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import os
-import tempfile
 import urllib.parse
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -27,6 +27,7 @@ from playground import config
 from playground.config import GenerationParams
 from playground.errors import BackendError, BackendUnavailable, ContextWindowExceeded, ModelNotFound
 from playground.models.base import Generation, Message, Metrics, ModelInfo
+from playground.storage import write_atomic
 
 CHARS_PER_TOKEN = 3  # deliberately low (English BPE averages ~4), so the estimate errs on the large side
 MESSAGE_OVERHEAD = 64  # chat-template tokens around each message: role headers, BOS/EOS, system defaults
@@ -125,19 +126,8 @@ def read_lineage() -> dict[str, str]:
 
 def record_lineage(model_name: str, base: str) -> None:
     """Remember that ``model_name`` was fine-tuned from ``base`` (a model id such as ``ollama:llama3.2:1b``)."""
-    path = _lineage_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
     lineage = read_lineage() | {with_tag(model_name): base}
-    # Write beside the target and rename, so a reader never sees half a file.
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{LINEAGE_FILE}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(lineage, f, indent=2, sort_keys=True)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    write_atomic(_lineage_path(), json.dumps(lineage, indent=2, sort_keys=True))
 
 
 class OllamaBackend:
@@ -151,15 +141,18 @@ class OllamaBackend:
         self._client = client or ollama.Client(host=self.host, timeout=timeout)
 
     @contextlib.contextmanager
-    def _translated(self, model: str | None = None) -> Iterator[None]:
-        """Turn the client's and httpx's errors into the project's, once, for every call."""
+    def _translated(self, model: str | None = None, failed: str = "failed") -> Iterator[None]:
+        """Turn the client's and httpx's errors into the project's, once, for every call.
+
+        ``model``: the model a 404 means is missing; ``failed``: what Ollama did when it answered with an error.
+        """
         try:
             yield
         except ollama.ResponseError as e:
             if e.status_code == 404 and model:
                 raise ModelNotFound(f"model {model} is not pulled: `ollama pull {model}`") from e
             status = f" (HTTP {e.status_code})" if e.status_code > 0 else ""  # -1: an error line mid-stream
-            raise BackendError(f"Ollama at {self.host} failed{status}: {e.error}") from e
+            raise BackendError(f"Ollama at {self.host} {failed}{status}: {e.error}") from e
         except httpx.TimeoutException as e:
             raise BackendUnavailable(
                 f"Ollama at {self.host} timed out after {self.timeout:g} s: check that it is running "
@@ -177,6 +170,32 @@ class OllamaBackend:
         with self._translated(name):
             shown = self._client.show(name)
         return shown.model_dump(include={"modelinfo", "details", "parameters", "modelfile", "template"})
+
+    def upload_blob(self, path: str | Path) -> str:
+        """Send a file's bytes to ``/api/blobs/sha256:<digest>``; returns the digest that :meth:`create` names it by."""
+        path = Path(path)
+        with self._translated(failed=f"refused the upload of {path.name}"):
+            return self._client.create_blob(path)
+
+    def create(
+        self,
+        model: str,
+        *,
+        from_: str | None = None,
+        files: Mapping[str, str] | None = None,
+        adapters: Mapping[str, str] | None = None,
+    ) -> None:
+        """``/api/create``: ``model`` from a model Ollama has (``from_``) or uploaded GGUF ``files``, plus LoRA
+        ``adapters``; files and adapters map a file name to the digest :meth:`upload_blob` returned."""
+        # A 404 here means the base is missing, not the model being created.
+        with self._translated(from_, failed=f"refused to create {model}"):
+            self._client.create(
+                model=model,
+                from_=from_,
+                files=dict(files) if files else None,
+                adapters=dict(adapters) if adapters else None,
+                stream=False,
+            )
 
     def _context_length(self, name: str) -> int | None:
         try:
