@@ -11,13 +11,12 @@ Storage: ``$PLAYGROUND_HOME/workspaces/<ws>/heldout/<name>.jsonl``, one question
 from __future__ import annotations
 
 import json
-import re
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from playground.storage import write_atomic
+from playground.text import normalize  # held-out questions match word for word, articles included
 from playground.workspace import slug, workspace_dir
 
 # Two texts "leak" when they share this many consecutive normalised words. Eight words is long
@@ -33,16 +32,6 @@ class Leak:
     example: int  # position of the training text
     question: str  # the held-out question it overlaps
     overlap: str  # the shared words, normalised
-
-
-def normalize(text: str) -> str:
-    """Lower-case words without accents or punctuation, single-spaced.
-
-    >>> normalize("  What's the GALE-9's  Price? ")
-    'what s the gale 9 s price'
-    """
-    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
 
 
 def _ngrams(words: list[str], n: int) -> set[tuple[str, ...]]:

@@ -16,30 +16,23 @@ first relevant passage.
 from __future__ import annotations
 
 import math
-import re
-import string
-import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
 from playground.index import cosine  # one definition, shared with retrieval
-
-_ARTICLES = re.compile(r"\b(a|an|the)\b")
-_PUNCT = set(string.punctuation) | {"–", "—", "‘", "’", "“", "”", "…", "·"}
+from playground.text import normalize
 
 
 def normalize_answer(text: str) -> str:
-    """Lower case, no accents, punctuation or articles (a, an, the), single spaces (SQuAD's normalisation).
+    """SQuAD's answer normalisation: :func:`playground.text.normalize` without the articles a, an and the.
 
     >>> normalize_answer("The  **NW-POL-019** policy.")
     'nw pol 019 policy'
     >>> normalize_answer("Zürich, 2 October 2023")
     'zurich 2 october 2023'
     """
-    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
-    text = "".join(" " if ch in _PUNCT else ch for ch in text)
-    return " ".join(_ARTICLES.sub(" ", text).split())
+    return normalize(text, drop_articles=True)
 
 
 def _golds(gold: str | Sequence[str]) -> list[str]:

@@ -2,8 +2,9 @@
 
 A question row is ``{"question", "answer"}`` plus optional ``"source"`` (the file the answer
 comes from), ``"chunk_id"`` (the chunk it was generated from) and ``"id"``. Generated sets come
-two ways: :func:`generate_questions` needs no model (it turns sentences that state a date,
-number, amount or code into fill-in-the-blank questions, keeping the chunk id), and
+two ways: :func:`generate_questions` needs no model (it turns the facts :mod:`playground.facts`
+finds, the dates, amounts, numbers and codes the fine-tuning lab also trains on, into
+fill-in-the-blank questions, keeping the chunk id), and
 :func:`generate_with_model` asks a chosen model with the visible :data:`QUESTION_PROMPT`.
 
 A set used for evaluation is registered as held out (:func:`register_for_evaluation`), so the
@@ -28,8 +29,9 @@ from playground import heldout
 from playground.config import GenerationParams, Progress, no_progress
 from playground.documents import QUESTIONS_FILE, load_questions
 from playground.errors import DocumentError, PlaygroundError
-from playground.evaluate.metrics import normalize_answer
+from playground.facts import KINDS, Fact, extract_facts, facts_in
 from playground.models import Catalogue, ModelInfo
+from playground.text import normalize
 
 IMPORT_TYPES = (".jsonl", ".csv")
 
@@ -53,7 +55,7 @@ class Question:
         """
         if self.id:
             return self.id
-        return "q" + hashlib.sha256(heldout.normalize(self.question).encode()).hexdigest()[:10]
+        return "q" + hashlib.sha256(normalize(self.question).encode()).hexdigest()[:10]
 
     def as_row(self) -> dict[str, str]:
         row = {"question": self.question, "answer": self.answer}
@@ -208,65 +210,60 @@ def register_for_evaluation(workspace: str, questions: QuestionSet) -> Path:
 
 
 # -- the deterministic generator ---------------------------------------------------------------
-_MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
-_UNITS = (
-    r"(?:(?:business|working|calendar) )?(?:days?|weeks?|months?|years?|hours?|minutes?|seconds?)"
-    r"|mm/h|m/s|km|cm|mm|kg|m|g|percent|units?|sensors?|employees|people|stations?|tickets?|languages?"
-)
-# What a blank may hide, most specific first: a date says more than a bare year.
-_ANSWERS = [
-    re.compile(rf"\b\d{{1,2}} (?:{_MONTHS}) \d{{4}}\b"),
-    re.compile(rf"\b(?:{_MONTHS}) \d{{1,2}}, \d{{4}}\b"),
-    re.compile(r"\b\d{4}-\d{2}-\d{2}\b"),
-    re.compile(rf"\b(?:{_MONTHS}) \d{{4}}\b"),
-    re.compile(r"\b[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+\b(?<=\d)"),  # product and policy codes: NW-POL-019
-    re.compile(r"(?:\b(?:EUR|USD|GBP|CHF) ?|[€$£] ?)\d[\d,.]*(?: (?:million|billion|thousand))?"),
-    re.compile(r"\b\d+\.\d+\.\d+\b"),  # versions
-    re.compile(rf"(?<![\d:.,])\b\d+(?:[.,]\d+)*(?: ?%| ?°C| (?:{_UNITS})\b(?: per [a-z]+\b)?)"),
-    re.compile(r"\b(?:19|20)\d{2}\b"),
-]
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(])")
+# "X is <fact>." is asked as "What is X?"; any other sentence becomes a fill-in-the-blank.
 _COPULA = re.compile(r"^(?P<subj>[A-Z][\w'’ -]{2,80}?) (?P<verb>is|are|was|were) (?P<obj>[^,;:]{1,60}?)\.?$")
+_DETERMINERS = ("The", "A", "An", "Our", "Its", "Their", "This", "Each")
+_AROUND = 14  # words kept either side of a blank: a long sentence keeps the words around it
 
 
-_BULLET = re.compile(r"^\s*(?:[*\-•]|\d+[.)]|#+)\s+")
+def _answer_form(text: str) -> str:
+    return normalize(text, drop_articles=True)  # how the metrics compare answers
 
 
-def _sentences(text: str) -> list[str]:
-    """Sentences of a chunk: wrapped lines are joined; bullets and headings start anew; tables are skipped.
+def _ask(sentence: str, answer: str, start: int, context: str = "") -> tuple[str, str] | None:
+    """The question whose answer is ``answer`` (at ``start`` in ``sentence``); None where it gives the answer away.
 
-    >>> _sentences("Returns are accepted within 45\\ndays of delivery. Keep the box.\\n* New: a thing\\n| a | b |")
-    ['Returns are accepted within 45 days of delivery.', 'Keep the box.', 'New: a thing']
+    ``context`` (the heading) is named in brackets, unless the sentence already says it or it states the answer.
     """
-    blocks: list[list[str]] = []
-    joining = False
-    for line in text.splitlines():
-        if not line.strip() or "|" in line:  # a blank line ends a paragraph; table rows state no sentence
-            joining = False
-            continue
-        if _BULLET.match(line) or not joining:
-            blocks.append([])
-        blocks[-1].append(_BULLET.sub("", line).strip())
-        joining = True
-    out: list[str] = []
-    for block in blocks:
-        paragraph = re.sub(r"[*_`]+", "", " ".join(block))  # markdown emphasis
-        out.extend(s.strip() for s in _SENTENCE_END.split(paragraph) if s.strip())
-    return out
+    if len(sentence.split()) < 5:
+        return None
+    named = context and context not in sentence and _answer_form(answer) not in _answer_form(context)
+    where = f" ({context})" if named else ""
+    copula = _COPULA.match(" ".join(sentence.split()))
+    if copula and _answer_form(copula.group("obj")) == _answer_form(answer):
+        subject = copula.group("subj")
+        first, _, rest = subject.partition(" ")
+        if first in _DETERMINERS:
+            subject = f"{first.lower()} {rest}"
+        question = f"What {copula.group('verb')} {subject}{where}?"
+    else:
+        before, after = sentence[:start].split(), sentence[start + len(answer) :].split()
+        cloze = " ".join([*before[-_AROUND:], "___", *after[:_AROUND]])
+        cloze = f"{'… ' if len(before) > _AROUND else ''}{cloze}{' …' if len(after) > _AROUND else ''}"
+        cloze = re.sub(r"___ (?=[.,;:!?)])", "___", cloze)  # "within ___." rather than "within ___ ."
+        question = f'What goes in the blank{where}: "{cloze}"?'
+    if _answer_form(answer) in _answer_form(question.replace("___", " ")):
+        return None  # the sentence states the answer twice
+    return question, answer
 
 
-def _answer_in(sentence: str) -> re.Match[str] | None:
-    for pattern in _ANSWERS:
-        match = pattern.search(sentence)
-        if match and match.group().strip(" .,"):
-            return match
-    return None
+def question_from_fact(fact: Fact) -> tuple[str, str] | None:
+    """A question and its answer (the fact's span) from a fact :func:`~playground.facts.extract_facts` found.
+
+    >>> from playground.facts import facts_in
+    >>> s = "Its list price is EUR 349."
+    >>> span = facts_in(s)[0]
+    >>> question_from_fact(Fact(span.text, span.text, span.kind, s, "NW-GALE-7", "a.pdf", "c1", "a.pdf", span.start))
+    ('What is its list price (NW-GALE-7)?', 'EUR 349')
+    """
+    return _ask(fact.sentence, fact.span, fact.start, fact.context)
 
 
 def question_from_sentence(sentence: str) -> tuple[str, str] | None:
-    """A question and its answer from one sentence that states a date, number, amount or code; else None.
+    """A question and its answer from one sentence that states a fact (a date, amount, number, code…); else None.
 
-    "X is Y" becomes "What is X?"; any other sentence becomes a fill-in-the-blank.
+    The answer is the sentence's most specific fact (:data:`playground.facts.KINDS`). "X is Y" becomes
+    "What is X?"; any other sentence becomes a fill-in-the-blank.
 
     >>> question_from_sentence("The hotel limit for Zurich is EUR 210.")
     ('What is the hotel limit for Zurich?', 'EUR 210')
@@ -276,43 +273,35 @@ def question_from_sentence(sentence: str) -> tuple[str, str] | None:
     True
     """
     sentence = " ".join(sentence.split())
-    if len(sentence.split()) < 5:
-        return None
-    match = _answer_in(sentence)
-    if match is None:
-        return None
-    answer = match.group().strip(" .,")
-    start = match.start() + match.group().index(answer)
-    copula = _COPULA.match(sentence)
-    if copula and normalize_answer(copula.group("obj")) == normalize_answer(answer):
-        subject = copula.group("subj")
-        first, _, rest = subject.partition(" ")
-        if first in ("The", "A", "An", "Our", "Its", "Their", "This", "Each"):
-            subject = f"{first.lower()} {rest}"
-        return f"What {copula.group('verb')} {subject}?", answer
-    words_before = sentence[:start].split()
-    words_after = sentence[start + len(answer) :].split()
-    before = " ".join(words_before[-14:])  # a long sentence keeps the words around the blank
-    after = " ".join(words_after[:14])
-    cloze = f"{'… ' if len(words_before) > 14 else ''}{before} ___ {after}{' …' if len(words_after) > 14 else ''}"
-    return f'What goes in the blank: "{cloze.strip()}"?', answer
+    for span in sorted(facts_in(sentence), key=lambda s: KINDS.index(s.kind)):
+        made = _ask(sentence, span.text, span.start)
+        if made:
+            return made
+    return None
 
 
 def generate_questions(nodes: Sequence[TextNode], limit: int = 20, name: str = "generated") -> QuestionSet:
-    """Questions made from the chunks without any model, each keeping its chunk's id and file.
+    """Questions made from the chunks' facts without any model, each keeping its chunk's id and file.
 
-    Chunks are taken evenly across the corpus (in order, so the same chunks give the same set),
-    one question per chunk: from its first sentence that states a date, amount, number or code.
+    The facts are those :func:`playground.facts.extract_facts` finds, the same the fine-tuning lab
+    trains on. Chunks are taken evenly across the corpus (in order, so the same chunks give the same
+    set), one question per chunk: from its first sentence that states a fact, asking for the most
+    specific fact in it (:data:`playground.facts.KINDS`: a date before an amount before a name).
     """
+    by_chunk: dict[str, list[Fact]] = {}
+    for fact in extract_facts(nodes):
+        # Not headings, fragments or rows run together, nor the tail of a sentence cut by the chunk before.
+        if 6 <= len(fact.sentence.split()) <= 40 and not fact.sentence[0].islower():
+            by_chunk.setdefault(fact.chunk_id, []).append(fact)
     picked: list[Question] = []
     seen: set[str] = set()
     usable: list[tuple[TextNode, str, str]] = []
     for node in nodes:
-        for sentence in _sentences(node.get_content()):
-            if not 6 <= len(sentence.split()) <= 40:  # headings and fragments; tables run together
-                continue
-            made = question_from_sentence(sentence)
-            if made and made[0] not in seen:  # overlapping chunks repeat sentences
+        facts = by_chunk.get(node.node_id, [])
+        order = {sentence: i for i, sentence in enumerate(dict.fromkeys(f.sentence for f in facts))}
+        for fact in sorted(facts, key=lambda f: (order[f.sentence], KINDS.index(f.kind))):
+            made = question_from_fact(fact)
+            if made and made[0] not in seen:
                 seen.add(made[0])
                 usable.append((node, *made))
                 break
@@ -385,7 +374,7 @@ def generate_with_model(
         reply = parse_generated(catalogue.chat(model, messages, params).collect())
         if reply is None or reply[0] in seen:
             continue
-        if grounded and normalize_answer(reply[1]) not in normalize_answer(passage):
+        if grounded and _answer_form(reply[1]) not in _answer_form(passage):
             continue
         seen.add(reply[0])
         made.append(Question(reply[0], reply[1], str(node.metadata.get("file_name", "")), node.node_id))

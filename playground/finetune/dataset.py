@@ -3,9 +3,10 @@
 Three recipes, mixed by :class:`~playground.finetune.settings.DatasetSettings`:
 
 - ``qa``: a question and a short answer in the corpus's house style,
-  ``Answer: <fact> (Source: <policy code or file>)``. A deterministic extractor finds
-  facts (dates, amounts, durations, codes, names…) sentence by sentence, so it works
-  with no model at all; a chosen model can add its own Q&A through a visible prompt.
+  ``Answer: <fact> (Source: <policy code or file>)``. The deterministic extractor of
+  :mod:`playground.facts` finds facts (dates, amounts, durations, codes, names…) sentence by
+  sentence, so it works with no model at all; a chosen model can add its own Q&A through a
+  visible prompt.
 - ``paraphrase``: each fact-bearing sentence restated (templates, or the model).
 - ``raft``: question + the answering chunk + distractor chunks, in the exact prompt the
   RAG conditions use, answered by quoting the evidence. The answering chunk is present
@@ -33,46 +34,15 @@ from llama_index.core.schema import TextNode
 from playground.compare import PromptSettings
 from playground.config import GenerationParams, Progress, no_progress
 from playground.errors import DataLeakError, DocumentError, PlaygroundError
+from playground.facts import NOT_NAMES, Fact, corpus_words, extract_facts, facts_in
 from playground.finetune.settings import DatasetSettings
-from playground.heldout import Leak, held_out, leaks, normalize
+from playground.heldout import Leak, held_out, leaks
 from playground.index import Hit
 from playground.models import Catalogue, Message
+from playground.text import normalize
 
-# -- facts ---------------------------------------------------------------------------------------
-_MONTH = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
-_NUM = r"\d(?:[\d,]*\d)?(?:\.\d+)?"
-_UNITS = (
-    r"(?:working days?|business days?|business hours?|calendar days?|seconds?|minutes?|hours?|days?|weeks?|"
-    r"months?|years?|km|m/s|mm/h|mm|cm|kg|g|°C|V|sensors?|units?|employees|people|digits|cells|percent|%)"
-)
-# Most specific first: a date is not also read as a number with a unit.
-FACT_PATTERNS: list[tuple[str, str]] = [
-    ("date", rf"\b\d{{1,2}} {_MONTH} \d{{4}}\b|\b{_MONTH} \d{{4}}\b"),
-    ("money", rf"(?:\bEUR|€|\$|£)\s?{_NUM}(?: (?:million|billion))?"),
-    ("email", r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b"),
-    ("phone", r"\+\d{1,3}(?: \d{1,4}){2,5}"),
-    ("extension", r"\bext(?:\.|ension) \d{3,5}\b"),
-    ("time", r"\b\d{1,2}:\d{2}(?: to \d{1,2}:\d{2})?"),
-    ("version", r"\b\d+\.\d+\.\d+\b"),
-    ("code", r"\b[A-Z]{2,}(?:-[A-Z0-9]+)*-[A-Z]*\d[A-Z0-9]*\b"),
-    ("quantity", rf"(?:[+−-])?\b{_NUM} ?{_UNITS}(?![\w/])"),
-    ("name", r"\b[A-Z][a-z]+(?:-[A-Z][a-z]+)? [A-Z][a-z]+(?:-[A-Z][a-z]+)+\b|\b[A-Z][a-z]+ [A-Z][a-z]{3,}\b"),
-]
-_FACT_RE = re.compile("|".join(f"(?P<{kind}>{pattern})" for kind, pattern in FACT_PATTERNS))
-# Capitalised pairs that are not people (sentence starts, months, places): a name fact must avoid these words.
-_NOT_NAMES_TEXT = (
-    "The This That These Those Our Your Their Its Every Each All Any Some Most When Where What Which Who "
-    "How Why If In On At For From By With Without Before After During Since Until Up Down New Fixed "
-    "Changed Removed Note Known Security Battery Company Central European Time Union Monday Tuesday "
-    "Wednesday Thursday Friday Saturday Sunday Customer Customers Support Tier Head Chief Officer Lead "
-    "Team Desk Office Product Products Skylog Pro Basic Series Wind Station Air Quality Monitor Gateway "
-    "Gateways Firmware App Field Engineering Calibration Nightwren Instruments Policy Policies Page "
-    "Catalogue Handbook Version Owner Role Name Priority Meaning"
-)
-_NOT_NAMES = set(_NOT_NAMES_TEXT.split())
-_QUALIFIER = re.compile(
-    r"(?:within|up to|about|every|at least|at most|roughly|around|only|exactly|over|under|below|above)\s+$", re.I
-)
+# -- questions and paraphrases (deterministic) from the facts playground.facts finds ---------------
+# The question word of each fact kind (playground.facts.KINDS).
 WH = {
     "date": "On what date",
     "money": "How much",
@@ -94,25 +64,6 @@ _STOP_TEXT = (
     "per up down out over under about after before during since until if there here own same very"
 )
 _STOP = set(_STOP_TEXT.split())
-# A section heading with a code, e.g. "NW-POL-003: Customer returns": facts below it cite the code.
-_CODE_HEADING = re.compile(r"^\s*(?:#+\s*)?([A-Z][A-Z0-9]*(?:-[A-Z0-9]+){1,3})\s*:\s+([^\n.]{2,80})$", re.M)
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(*])")
-_BULLET = re.compile(r"^\s*(?:[*•]|-(?=\s)|\d+\.(?=\s))\s*")
-_DASH_LINE = re.compile(r"\S\s+[–—]\s+\S|^[^:]{2,50}:\s+\S")
-
-
-@dataclass(frozen=True)
-class Fact:
-    """One fact in one sentence of one chunk."""
-
-    answer: str  # what the house-style answer states, e.g. "within 45 days"
-    span: str  # the matched text, e.g. "45 days"
-    kind: str  # a key of WH
-    sentence: str  # the sentence (or table row / note line) that states it
-    context: str  # the heading it sits under, "" when none
-    source: str  # what the answer cites: the section's code, else the file name
-    chunk_id: str
-    file_name: str
 
 
 def house_answer(fact: str, source: str) -> str:
@@ -124,121 +75,6 @@ def house_answer(fact: str, source: str) -> str:
     return f"Answer: {fact} (Source: {source})"
 
 
-def _lines_to_units(text: str) -> list[tuple[str, bool]]:
-    """Sentence-like units of a chunk, with whether each is a standalone short line (a heading candidate).
-
-    Wrapped lines (PDF, plain text) are joined; table rows, bullets and short lines stand alone.
-    """
-    units: list[tuple[str, bool]] = []
-    buffer = ""
-    header: list[str] | None = None
-    for raw in text.splitlines():
-        line = raw.strip()
-        is_row = line.count("|") >= 2 or (line.count(" | ") >= 1 and not line.endswith("."))
-        if buffer and (not line or is_row or _BULLET.match(raw) or len(buffer) < 60 or buffer.endswith((".", ":"))):
-            units.extend((s, False) for s in _SENTENCE_END.split(buffer))
-            buffer = ""
-        if not line:
-            header = None
-            continue
-        if is_row:
-            cells = [c.strip(" *") for c in line.strip("|").split("|")]
-            if all(re.fullmatch(r":?-{2,}:?", c) for c in cells if c):
-                continue  # a markdown separator row
-            if header is None:
-                header = cells
-                units.append((" | ".join(cells), True))
-            else:
-                pairs = zip(header, cells, strict=False) if len(header) == len(cells) else enumerate(cells)
-                units.append(("; ".join(f"{h}: {c}" if isinstance(h, str) else c for h, c in pairs) + ".", False))
-            continue
-        header = None
-        line = _BULLET.sub("", line).replace("**", "")
-        if len(line) < 60 and not line.endswith((".", ":", ",", ";")) and not buffer:
-            units.append((line, True))  # a heading, a spec line or a short note
-            continue
-        buffer = f"{buffer} {line}".strip()
-    if buffer:
-        units.extend((s, False) for s in _SENTENCE_END.split(buffer))
-    return [(u.strip(), short) for u, short in units if u.strip()]
-
-
-def _facts_in(sentence: str) -> list[tuple[str, str, int, int]]:
-    found = []
-    for m in _FACT_RE.finditer(sentence):
-        kind = m.lastgroup or ""
-        span = m.group(0).strip()
-        if kind == "name" and any(w in _NOT_NAMES for w in re.split(r"[ -]", span)):
-            continue
-        if kind == "quantity" and re.fullmatch(r"[+−-]?\d{4}", span):
-            continue  # a bare year is a date fragment, not an amount
-        found.append((kind, span, m.start(), m.end()))
-    return found
-
-
-def extract_facts(chunks: Sequence[TextNode]) -> list[Fact]:
-    """Facts in chunk order, each (sentence, fact) pair once even where chunks overlap.
-
-    Each fact keeps the heading it sits under (and, for notes under a "4.3.0 – 10 September 2024"
-    line, that line too), because a sentence such as "Its list price is EUR 349." means nothing alone.
-    """
-    seen: set[tuple[str, str]] = set()
-    facts: list[Fact] = []
-    # Carried from one chunk of a document into the next: the code heading, the heading, the key line.
-    code_by_doc: dict[str, str] = {}
-    heading_by_doc: dict[str, str] = {}
-    keyline_by_doc: dict[str, str] = {}
-    subject_by_doc: dict[str, str] = {}
-    for node in chunks:
-        file_name = str(node.metadata.get("file_name", ""))
-        doc = node.ref_doc_id or file_name
-        text = node.get_content()
-        at_doc_start = not node.metadata.get("start_char")
-        for i, (unit, standalone) in enumerate(_lines_to_units(text)):
-            unit = unit.lstrip("# ").strip("*_ ")
-            matches = _facts_in(unit)
-            heading = _CODE_HEADING.match(unit)
-            if heading:
-                code_by_doc[doc] = heading.group(1)
-                heading_by_doc[doc], keyline_by_doc[doc] = unit, ""
-                continue
-            if i == 0 and not at_doc_start:
-                standalone = False  # a chunk's first line may be the tail of a cut sentence
-                if len(unit.split()) < 6:
-                    continue
-            is_key_line = standalone and bool(_DASH_LINE.search(unit))
-            only_codes = all(kind == "code" for kind, *_ in matches)
-            is_heading = not matches or (only_codes and not is_key_line)
-            if standalone and "|" not in unit and is_heading and re.search(r"[A-Za-z]{3}", unit):
-                heading_by_doc[doc], keyline_by_doc[doc] = unit, ""
-                continue
-            if not matches or (standalone and not is_key_line) or len(unit.split()) < 3:
-                continue
-            source = code_by_doc.get(doc, file_name)
-            context = heading_by_doc.get(doc, "")
-            if keyline_by_doc.get(doc) and not is_key_line:
-                context = f"{context}, {keyline_by_doc[doc]}" if context else keyline_by_doc[doc]
-            if re.match(r"(?:It|Its|This|They|Their)\b", unit) and subject_by_doc.get(doc):
-                context = f"{context} ({subject_by_doc[doc]})" if context else subject_by_doc[doc]
-            for kind, span, start, _end in matches:
-                if source == span:
-                    continue
-                key = (normalize(unit), normalize(span))
-                if key in seen:
-                    continue
-                seen.add(key)
-                qualifier = _QUALIFIER.search(unit[:start])
-                answer = f"{qualifier.group(0).strip()} {span}" if qualifier else span
-                facts.append(Fact(answer, span, kind, unit, context, source, node.node_id, file_name))
-            if is_key_line:
-                keyline_by_doc[doc] = unit
-            codes = [span for kind, span, *_ in matches if kind == "code"]
-            if codes and not re.match(r"(?:It|Its|This|They|Their)\b", unit):
-                subject_by_doc[doc] = codes[0]
-    return facts
-
-
-# -- questions and paraphrases (deterministic) -----------------------------------------------------
 def _wh(fact: Fact) -> str:
     if fact.kind == "quantity":
         if _DURATION.search(fact.span):
@@ -265,7 +101,8 @@ def _keywords(text: str, drop: str = "", limit: int = 9) -> list[str]:
 
 def gap_question(fact: Fact) -> str:
     """A fill-in-the-gap question: the sentence with the fact blanked, under its heading."""
-    gapped = fact.sentence.replace(fact.span, "___", 1)
+    end = fact.start + len(fact.span)  # the span found, not an earlier copy of its text ("5 days" in "45 days")
+    gapped = f"{fact.sentence[: fact.start]}___{fact.sentence[end:]}"
     where = f"{fact.context}: " if fact.context and fact.context not in fact.sentence else ""
     return f"{_wh(fact)}? {where}{gapped}"
 
@@ -500,6 +337,7 @@ def _generated(
 ) -> list[Example]:
     """Q&A and paraphrases written by ``s.generator``; answers not found in the passage are discarded."""
     model = catalogue.resolve(s.generator)
+    not_names = NOT_NAMES | corpus_words(chunks)
     params = GenerationParams(temperature=0.0, seed=s.seed, max_tokens=256)
     out: list[Example] = []
     for i, node in enumerate(chunks):
@@ -507,7 +345,7 @@ def _generated(
         file_name = str(node.metadata.get("file_name", ""))
         passage = node.get_content()
         norm_passage = normalize(passage)
-        facts = [span for _k, span, _a, _b in _facts_in(passage)]
+        facts = [span.text for span in facts_in(passage, not_names)]
         if "qa" in s.recipes:
             prompt = QA_PROMPT.format(n=3, file=file_name, passage=passage)
             text = catalogue.chat(model, [{"role": "user", "content": prompt}], params).collect()

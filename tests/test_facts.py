@@ -1,0 +1,72 @@
+"""The one fact extractor: the training data and the generated questions read the same facts, and which
+capitalised words are no person's name comes from data and the corpus, not from code."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from llama_index.core import Document
+
+from playground.config import ChunkSettings
+from playground.documents import chunk, load_folder
+from playground.evaluate.metrics import normalize_answer
+from playground.evaluate.questions import generate_questions
+from playground.facts import NOT_NAMES, corpus_words, extract_facts
+from playground.finetune.dataset import build_dataset
+from playground.finetune.settings import PRESETS
+from playground.heldout import normalize as heldout_normalize
+from playground.text import normalize
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE_DOCS = ROOT / "sample_docs"
+
+
+@pytest.fixture(scope="module")
+def sample_chunks():
+    return chunk(load_folder(SAMPLE_DOCS), ChunkSettings())
+
+
+def test_generated_questions_ask_for_facts_the_training_data_states(sample_chunks):
+    facts = extract_facts(sample_chunks)
+    stated = {(f.chunk_id, f.span) for f in facts}
+    made = generate_questions(sample_chunks, limit=0)
+    assert len(made) > 40, "about one question per chunk that states a fact"
+    assert [(q.chunk_id, q.answer) for q in made.questions if (q.chunk_id, q.answer) not in stated] == []
+    dataset = build_dataset(sample_chunks, PRESETS["sample"].dataset, workspace="x", heldout_extra=[SAMPLE_DOCS])
+    assert dataset.facts == len(facts), "the dataset learns from the same facts"
+
+
+def test_the_sample_preset_rebuilds_the_dataset_the_shipped_adapter_learned(sample_chunks):
+    card = json.loads((ROOT / "playground" / "adapters" / "nightwren-sample.finetune.json").read_text())
+    dataset = build_dataset(sample_chunks, PRESETS["sample"].dataset, workspace="x", heldout_extra=[SAMPLE_DOCS])
+    assert dataset.hash == card["dataset_hash"]
+
+
+def test_a_corpus_names_its_own_products_so_they_are_never_people():
+    """Invented names that no word list knows: the corpus's headings and codes say they are things."""
+    text = (
+        "# Brindlemoor Optics\n\n"
+        "## The Vesper Lens\n\n"
+        "Reviewers praised Vesper Lens for its clarity; it ships within 3 days of an order.\n\n"
+        "Our BM-40 Lumen Scope weighs 640 g and was designed by Ada Quintrell in 2019.\n"
+        "Customers say Lumen Scope survived a drop of 2 m onto stone without a scratch.\n"
+        "Orders go to Brindlemoor Optics on weekdays, and Ada Quintrell answers within 2 days.\n"
+    )
+    chunks = chunk([Document(text=text, metadata={"file_name": "optics.md"})], ChunkSettings())
+    assert {"Brindlemoor", "Optics", "Vesper", "Lens", "Lumen", "Scope"} <= corpus_words(chunks)
+
+    names = {f.span for f in extract_facts(chunks) if f.kind == "name"}
+    assert names == {"Ada Quintrell"}
+    assert not corpus_words(chunks) & {"Ada", "Quintrell"}, "the body text names people"
+    assert not {"Brindlemoor", "Optics", "Vesper", "Lens", "Lumen", "Scope"} & NOT_NAMES, "no word list knows them"
+    unread = {f.span for f in extract_facts(chunks, NOT_NAMES) if f.kind == "name"}
+    assert {"Vesper Lens", "Lumen Scope", "Brindlemoor Optics"} <= unread, "without the corpus's words they pass"
+
+
+def test_one_normaliser_for_the_leakage_check_and_the_metrics():
+    text = "The  GALE-9's price: EUR 1,400 (Zürich) — a “deal”!"
+    assert heldout_normalize is normalize
+    assert heldout_normalize(text) == "the gale 9 s price eur 1 400 zurich a deal"
+    assert normalize_answer(text) == normalize(text, drop_articles=True) == "gale 9 s price eur 1 400 zurich deal"
