@@ -398,6 +398,7 @@ __all__ = [
     "load_question_file",
     "parse_generated",
     "parse_questions",
+    "question_from_fact",
     "question_from_sentence",
     "register_for_evaluation",
     "workspace_questions",
