@@ -11,9 +11,8 @@ from streamlit.testing.v1 import AppTest
 from playground import ui
 from playground.models import Catalogue
 
-from .conftest import ROOT, SAMPLE_DOCS, FakeBackend
+from .helpers import ROOT, SAMPLE_DOCS, FakeBackend, write_lora_adapter
 from .ollama_replay import unused_url
-from .test_embedded import write_lora_adapter
 
 pytestmark = pytest.mark.slow
 

@@ -11,7 +11,7 @@ import pytest
 
 from playground.__main__ import main
 
-from .conftest import ROOT, SAMPLE_DOCS
+from .helpers import ROOT, SAMPLE_DOCS
 from .ollama_replay import OllamaReplay, unused_url
 
 QUESTION = "What is the recommended interval between recalibrations of a humidity sensor?"
@@ -75,8 +75,9 @@ def test_ask_readable_summary_shows_the_grid(capsys):
     code = main(["ask", "--docs", str(SAMPLE_DOCS), "--question", QUESTION, "--max-tokens", "16", "--no-ollama"])
     out = capsys.readouterr().out
     assert code == 0
-    for label in ("Base", "Base+RAG", "Fine-tuned", "Fine-tuned+RAG"):
-        assert f"\n{label} " in out or out.startswith(label) or f"|  {label}\n" in out
+    lines = out.splitlines()
+    assert f"{'Base':<38}  |  Base+RAG" in lines, "the grid's first row: Base beside Base+RAG"
+    assert f"{'Fine-tuned':<38}  |  Fine-tuned+RAG" in lines, "its second row: Fine-tuned beside Fine-tuned+RAG"
     assert out.count("embedded:smollm2-135m-instruct") == 4
     assert "Sources: " in out and "tok/s" in out
 

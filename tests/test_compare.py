@@ -9,7 +9,7 @@ from playground.config import GenerationParams, RetrievalSettings
 from playground.errors import BackendUnavailable, ConfigError
 from playground.models import Catalogue, ModelInfo
 
-from .conftest import FakeBackend
+from .helpers import FakeBackend
 
 QUESTION = "How long after delivery can a customer send a product back?"
 SHORT = GenerationParams(max_tokens=32)

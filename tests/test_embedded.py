@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from playground.config import GenerationParams
@@ -13,41 +12,11 @@ from playground.errors import ContextWindowExceeded, ModelNotFound
 from playground.models import DEFAULT_MODEL, Catalogue
 from playground.models.embedded import BUNDLED_NAME, EmbeddedBackend, bundled_model_path
 
+from .helpers import FRANCE, write_lora_adapter
+
 pytestmark = pytest.mark.slow
 
-FRANCE = [
-    {"role": "system", "content": "You are a helpful assistant."},
-    {"role": "user", "content": "What is the capital of France?"},
-]
 STORY = [{"role": "user", "content": "Write a long story about a lighthouse keeper and a storm."}]
-
-
-def write_lora_adapter(path: Path, rank: int = 4, scale: float = 0.3, seed: int = 0) -> Path:
-    """A real GGUF LoRA adapter for the bundled model: random low-rank deltas on the q and v projections.
-
-    ``scale`` 0.3 is large enough to change a greedy answer (0.05 is not).
-    """
-    from gguf import GGUFReader, GGUFWriter
-
-    base = GGUFReader(str(bundled_model_path()))
-    rng = np.random.default_rng(seed)
-    writer = GGUFWriter(str(path), arch="llama")
-    writer.add_string("general.type", "adapter")
-    writer.add_string("adapter.type", "lora")
-    writer.add_float32("adapter.lora.alpha", float(rank))
-    writer.add_string("playground.base_model", BUNDLED_NAME)
-    for tensor in base.tensors:
-        if not tensor.name.endswith(("attn_q.weight", "attn_v.weight")):
-            continue
-        n_in, n_out = (int(x) for x in tensor.shape[:2])  # GGUF order: ne0 = inputs, ne1 = outputs
-        # numpy shapes are reversed ggml shapes: lora_a is ne=[n_in, r], lora_b is ne=[r, n_out]
-        writer.add_tensor(tensor.name + ".lora_a", (rng.standard_normal((rank, n_in)) * scale).astype(np.float32))
-        writer.add_tensor(tensor.name + ".lora_b", (rng.standard_normal((n_out, rank)) * scale).astype(np.float32))
-    writer.write_header_to_file()
-    writer.write_kv_data_to_file()
-    writer.write_tensors_to_file()
-    writer.close()
-    return path
 
 
 def test_bundled_model_is_listed_with_details(embedded):

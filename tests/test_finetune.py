@@ -16,7 +16,7 @@ import pytest
 from playground.compare import PromptSettings
 from playground.config import ChunkSettings, GenerationParams
 from playground.documents import chunk, load_folder
-from playground.errors import ConfigError, DataLeakError
+from playground.errors import ConfigError, DataLeakError, TrainingError
 from playground.finetune import registry
 from playground.finetune.dataset import Dataset, LeakageReport, build_dataset, import_dataset
 from playground.finetune.export import export_adapter, permute_rows
@@ -27,7 +27,7 @@ from playground.heldout import Leak
 from playground.models import DEFAULT_MODEL
 from playground.models.embedded import BUNDLED_NAME, EmbeddedBackend, bundled_model_path, gguf_metadata
 
-from .conftest import ROOT, SAMPLE_DOCS
+from .helpers import FRANCE, ROOT, SAMPLE_DOCS, FakeBackend, write_lora_adapter
 
 HOUSE = re.compile(r"Answer: .+ \(Source: (NW-POL-\d{3}|[\w.-]+\.\w+)\)$")
 SYSTEM = PromptSettings().system
@@ -106,8 +106,6 @@ def test_paraphrases_and_raft_examples(sample_dataset, sample_chunks):
 def test_a_chosen_model_writes_qa_through_a_visible_prompt(sample_chunks):
     from playground.finetune.dataset import QA_PROMPT
     from playground.models import Catalogue
-
-    from .conftest import FakeBackend
 
     fake = FakeBackend(reply="Q: How long do customers have to return a product?\nA: 45 days\n")
     chunks = [c for c in sample_chunks if c.metadata["file_name"] == "policies.docx"][:10]
@@ -321,7 +319,6 @@ def test_registering_in_ollama_sends_the_adapter_on_its_base(tmp_path):
     from playground.models.ollama import OllamaBackend
 
     from .ollama_replay import MODELS, OllamaReplay
-    from .test_embedded import write_lora_adapter
 
     adapter = write_lora_adapter(tmp_path / "style.gguf")
     models = {**MODELS, "smollm2:135m": {**MODELS["llama3.2:1b"], "file": str(bundled_model_path())}}
@@ -353,7 +350,6 @@ def test_when_ollama_refuses_the_adapter_a_merged_model_is_created(tmp_path):
     from playground.models.ollama import OllamaBackend
 
     from .ollama_replay import OllamaReplay
-    from .test_embedded import FRANCE, write_lora_adapter
 
     adapter = write_lora_adapter(tmp_path / "style.gguf", rank=2)
     base = BaseModel(DEFAULT_MODEL, BUNDLED_NAME, bundled_model_path(), "llama")
@@ -362,16 +358,21 @@ def test_when_ollama_refuses_the_adapter_a_merged_model_is_created(tmp_path):
         server.refuse_adapters = "llama runner does not support LoRA adapters for this model"
         registration = register_ollama(ft, base=base, backend=OllamaBackend(host=server.url))
         creates = server.bodies("/api/create")
-        merged_name, merged_digest = next(iter(creates[1]["files"].items()))
         assert creates[0] == {
             "model": "style", "files": {bundled_model_path().name: _digest(bundled_model_path())},
             "adapters": {"style.gguf": _digest(adapter)}, "stream": False,
         }, "a base Ollama lacks goes along as a file"  # fmt: skip
+        merged_digest = creates[1]["files"]["style-merged.gguf"]
         assert creates[1] == {"model": "style", "files": {"style-merged.gguf": merged_digest}, "stream": False}
         assert registration.method == "merged" and "does not support LoRA" in registration.note
-        merged = tmp_path / merged_name
-        merged.write_bytes(server.blobs[merged_digest])
-    assert not (tmp_path / "style-merged.gguf").exists() or merged == tmp_path / "style-merged.gguf"
+        received = server.blobs[merged_digest]
+    assert [p.name for p in tmp_path.glob("*merged*")] == [], "the merged file (and any partial write) is removed"
+    merged = tmp_path / "received" / "style-merged.gguf"  # the bytes Ollama got, read back as a GGUF
+    merged.parent.mkdir()
+    merged.write_bytes(received)
+    meta = gguf_metadata(merged)
+    assert (meta["general.architecture"], meta["general.name"]) == ("llama", "style-merged")
+    assert meta["general.file_type"] == 1, "mostly F16"
     # The merged weight is W + alpha/r·B·A, and llama.cpp answers with it as it does with base + adapter.
     tensors = {t.name: t for t in GGUFReader(str(merged)).tensors}
     lora = {t.name: t for t in GGUFReader(str(adapter)).tensors}
@@ -454,6 +455,7 @@ def test_finetune_without_steps_saves_nothing(sample_dataset, tmp_path):
     cancel.set()
     base = BaseModel(DEFAULT_MODEL, BUNDLED_NAME, bundled_model_path(), "llama")
     started = time.perf_counter()
-    with pytest.raises(Exception, match="cancelled before its first step"):
-        finetune(sample_dataset, LoraSettings(max_steps=1), base=base, name="x", out_dir=tmp_path, cancel=cancel)
-    assert not list(tmp_path.glob("*.gguf")) and time.perf_counter() - started < 120
+    out = tmp_path / "models"
+    with pytest.raises(TrainingError, match="cancelled before its first step: there is no adapter to save"):
+        finetune(sample_dataset, LoraSettings(max_steps=1), base=base, name="x", out_dir=out, cancel=cancel)
+    assert not list(out.glob("*")) and time.perf_counter() - started < 120, "nothing written, not even a partial file"

@@ -19,7 +19,7 @@ from playground.errors import IndexStoreError
 from playground.index import build_index, load_latest
 from playground.workspace import workspace_dir
 
-from .conftest import ROOT, SAMPLE_DOCS
+from .helpers import ROOT, SAMPLE_DOCS
 
 EXTRA = (
     "Nightwren's lighthouse programme, code LH-42, lends one GALE station to every harbour school "
@@ -187,7 +187,7 @@ def test_retrieval_modes_and_cutoff(sample_index):
     hybrid = sample_index.retrieve(q, RetrievalSettings(top_k=5))
     assert all(h.similarity is not None for h in hybrid), "every hit carries its embedding similarity"
     strict = sample_index.retrieve(q, RetrievalSettings(top_k=5, similarity_cutoff=0.5))
-    assert all(h.similarity >= 0.5 for h in strict)
+    assert strict and all(h.similarity >= 0.5 for h in strict), "the cutoff keeps the close hits"
     assert len(strict) < len(hybrid)
     assert sample_index.retrieve(q, RetrievalSettings(top_k=5, similarity_cutoff=0.99)) == []
 
