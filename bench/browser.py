@@ -125,6 +125,7 @@ def bench_end_to_end(catalogue: Any, index: Any, root: Path) -> dict[str, Any]:
     """
     from bench import cold, log
     from playground import GenerationParams, compare
+    from playground.models import default_finetune
     from playground.workspace import SAMPLE, open_workspace
 
     log("end to end: fresh streamlit run → four answers in Chromium")
@@ -138,7 +139,7 @@ def bench_end_to_end(catalogue: Any, index: Any, root: Path) -> dict[str, Any]:
     # The same four prompts on the raw engine: the app's default models and settings.
     backend = catalogue.backends["embedded"]
     base = catalogue.resolve(None)
-    tuned = next((m for m in catalogue.listing().models if m.finetuned_from == base.id), None)
+    tuned = default_finetune(catalogue.listing().models, base)  # the app's own default
     question = open_workspace(SAMPLE).questions()[0]["question"]
     params = GenerationParams()
     run = compare(question, catalogue=catalogue, base=base, finetuned=tuned, index=index, generation=params)

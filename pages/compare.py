@@ -3,7 +3,7 @@
 import streamlit as st
 
 from playground import GenerationParams, PlaygroundError, PromptSettings, RetrievalSettings, compare, ui
-from playground.compare import DEFAULT_RAG_TEMPLATE, HELP, LABELS, ConditionResult, cost_figure
+from playground.compare import DEFAULT_RAG_TEMPLATE, LABELS, cost_figure, example_questions
 
 ui.via_app(__file__)
 
@@ -40,46 +40,14 @@ else:
     st.info(f"Workspace **{ws.name}** has no documents yet: the RAG cards need them.", icon=":material/description:")
     st.page_link("pages/documents.py", label="Add documents", icon=":material/description:")
 
-examples: dict[str, str] = {}
-for row in ui.questions():  # one example per document: the first screen spans the whole workspace
-    examples.setdefault(row.get("source", ""), row["question"])
+examples = example_questions(ui.questions())
 if examples:
-    st.session_state.setdefault("question", next(iter(examples.values())))
-    cols = st.columns(min(len(examples), 5))
-    for i, example in enumerate(list(examples.values())[:5]):
+    st.session_state.setdefault("question", examples[0])
+    cols = st.columns(len(examples))
+    for i, example in enumerate(examples):
         if cols[i].button(example, width="stretch", key=f"example-{i}"):
             st.session_state["question"] = example
 question = st.text_input("Question", key="question", placeholder="Ask something your documents answer")
-
-
-def render(result: ConditionResult) -> None:
-    """Everything after the streamed text: error, metrics, sources, prompt."""
-    if result.error:
-        st.error(result.error)
-    if result.note:
-        st.caption(result.note)
-    m = result.metrics
-    if m:
-        st.caption(
-            f"{m.latency_s:.2f} s · first token {m.first_token_s or 0:.2f} s · {m.tokens_per_s:.0f} tok/s · "
-            f"{m.prompt_tokens} prompt + {m.completion_tokens} answer tokens"
-        )
-        if m.context_window:
-            st.progress(
-                min(m.context_used / m.context_window, 1.0), text=f"context {m.context_used}/{m.context_window}"
-            )
-    if result.sources:
-        with st.expander(f"Sources ({len(result.sources)})", expanded=result.condition == "base+rag"):
-            for s in result.sources:
-                where = f"{s.file_name}, page {s.page}" if s.page else s.file_name
-                st.progress(min(max(s.score, 0.0), 1.0), text=f"[{s.rank}] {where} — score {s.score:.2f}")
-                st.html(
-                    "<div style='white-space:pre-wrap;font-size:0.85em;margin-bottom:0.8em'>"
-                    f"{ui.highlight(s.text, s.used_spans)}</div>"
-                )  # highlight() escapes the document text: it is shown, never interpreted
-    if result.messages and st.toggle("Show the exact prompt", key=f"prompt-{result.condition}"):
-        st.code("\n\n".join(f"[{m['role']}]\n{m['content']}" for m in result.messages), language=None)
-
 
 if st.button("Ask", type="primary", disabled=not question.strip()):
     try:
@@ -97,20 +65,30 @@ if st.button("Ask", type="primary", disabled=not question.strip()):
         st.error(str(err))
         st.stop()
     # All four cards first, so the grid is in place; then each streams into its own card.
-    top, bottom = st.columns(2), st.columns(2)
-    cards = [cell.container(border=True) for cell in [*top, *bottom]]
-    for card, condition in zip(cards, run.conditions, strict=True):
-        color, label = ui.COLORS[condition.condition], LABELS[condition.condition]
-        card.html(f"<h4 style='color:{color};margin:0'>{label}</h4>")  # our own constants, not user text
-        card.caption(f"`{condition.result.model}` — {HELP[condition.condition]}")
-    for card, condition in zip(cards, run.conditions, strict=True):
-        with card:
-            st.write_stream(ui.batched(condition.stream()))
-            render(condition.result)
-    results = run.results()
+    slots = []
+    for i, (cell, condition) in enumerate(zip(ui.cards.grid(), run.conditions, strict=True)):
+        with cell:
+            ui.cards.header(condition.condition, condition.result.model)
+            slots.append(st.empty())
+            before = LABELS[run.conditions[i - 1].condition] if i else ""
+            slots[-1].caption(f"Waiting: runs after {before}." if before else "Starting…")
+    for slot, condition in zip(slots, run.conditions, strict=True):
+        with slot.container():
+            st.write_stream(ui.cards.plain(piece) for piece in ui.batched(condition.stream()))
+            ui.cards.footer(condition.result, key=condition.condition)
+    st.session_state["compare_shown"] = run.question, run.results()
+    ui.history().append({"question": run.question, **{r.label: r.error or r.text for r in run.results()}})
+elif "compare_shown" in st.session_state:  # a rerun (a toggle, a slider, another page and back) redraws them
+    shown_question, results = st.session_state["compare_shown"]
+    st.caption(f"Answers to: {shown_question}")
+    for cell, result in zip(ui.cards.grid(), results, strict=True):
+        with cell:
+            ui.cards.card(result, key=result.condition)
+
+if "compare_shown" in st.session_state:
+    _, results = st.session_state["compare_shown"]
     if any(r.metrics for r in results):
         st.plotly_chart(cost_figure(results), width="stretch")
-    ui.history().append({"question": question, **{r.label: (r.error or r.text)[:80] for r in results}})
 
 if ui.history():
     with st.expander(f"This session's questions ({len(ui.history())})"):

@@ -5,8 +5,8 @@ import threading
 import streamlit as st
 
 from playground import GenerationParams, PlaygroundError, RetrievalSettings, ui
-from playground.compare import COLORS, HELP, LABELS, answer_spans
-from playground.documents import QUESTIONS_FILE
+from playground.compare import CONDITIONS
+from playground.errors import DocumentError
 from playground.evaluate import (
     QUESTION_PROMPT,
     EvalConfig,
@@ -17,11 +17,13 @@ from playground.evaluate import (
     list_runs,
     load_run,
     parse_questions,
+    summarize,
     workspace_questions,
 )
 from playground.evaluate.card import card_text
 from playground.evaluate.questions import IMPORT_TYPES, QuestionSet, from_rows
 from playground.evaluate.report import METRICS, question_label
+from playground.evaluate.run import run_label
 
 ui.via_app(__file__)
 
@@ -57,10 +59,11 @@ if index is None:
 source = st.radio("Question set", [OWN, IMPORT, GENERATE], horizontal=True, key="eval_source")
 questions: QuestionSet | None = None
 try:
-    if source == OWN and not (ws.dir / QUESTIONS_FILE).is_file():
-        st.info(f"Workspace **{ws.name}** has no question set of its own: import one, or generate one.")
-    elif source == OWN:
-        questions = workspace_questions(ws.dir, name=ws.name)
+    if source == OWN:
+        try:
+            questions = workspace_questions(ws.dir, name=ws.name)
+        except DocumentError as err:
+            st.info(f"Workspace **{ws.name}**: {err.reason}.")
     elif source == IMPORT:
         upload = st.file_uploader(
             "JSONL (one object a line) or CSV (columns question, answer, optional source)",
@@ -105,8 +108,12 @@ cancel: threading.Event = st.session_state.setdefault("eval_cancel", threading.E
 left, right = st.columns([1, 4])
 start = left.button("Run evaluation", type="primary", disabled=questions is None)
 if right.button("Cancel", help="Stops after the current answer; what is scored stays. Running again resumes."):
-    cancel.set()
-    st.info("Cancelled. The questions scored so far are kept: run the evaluation again to resume.")
+    if st.session_state.get("eval_running"):
+        cancel.set()
+        st.session_state["eval_running"] = False
+        st.info("Cancelled. The questions scored so far are kept: run the evaluation again to resume.")
+    else:
+        st.info("No evaluation is running.")
 if start and questions is not None:
     cancel.clear()
     config = EvalConfig(
@@ -116,6 +123,7 @@ if start and questions is not None:
         seed=int(seed),
     )
     progress = ui.progress_bar("Starting…")
+    st.session_state["eval_running"] = True
     try:
         run = evaluate(
             questions,
@@ -132,6 +140,8 @@ if start and questions is not None:
         st.session_state["eval_run"] = str(run.run_dir)
     except PlaygroundError as err:
         st.error(str(err))
+    finally:
+        st.session_state["eval_running"] = False
 
 # -- results --------------------------------------------------------------------------------------
 runs = list_runs(ws.name)
@@ -143,7 +153,7 @@ shown = st.selectbox(
     "Stored run",
     list(paths),
     index=list(paths).index(current) if current in paths else 0,
-    format_func=lambda p: paths[p].name,
+    format_func=lambda p: run_label(paths[p]),
     help="Runs are kept in the workspace; running the same settings again resumes the matching one.",
 )
 try:
@@ -151,7 +161,7 @@ try:
 except PlaygroundError as err:
     st.error(str(err))
     st.stop()
-summary = run.summary()
+summary = summarize(run)
 if not run.results:
     st.info("This run has no scored questions yet.")
     st.stop()
@@ -171,20 +181,9 @@ if summary.retrieval:
     cols = st.columns(4)
     for col, key in zip(cols, ["hit@1", "hit@3", "hit@5", "mrr"], strict=True):
         col.metric(key.upper() if key == "mrr" else key, f"{r[key]:.2f}", help=f"over {r['n']} questions")
-if summary.known_before:
-    kb = summary.known_before
+if known := summary.known_before_rows():
     st.markdown("**Known before**: accuracy on questions Base already answered right, and on the rest")
-    st.dataframe(
-        [
-            {
-                "questions": title,
-                "n": kb[part]["n"],
-                **{LABELS[c]: "–" if v is None else f"{v:.2f}" for c, v in kb[part]["accuracy"].items()},
-            }
-            for part, title in (("known", "Base already right"), ("unknown", "Base wrong"))
-        ],
-        hide_index=True,
-    )
+    st.dataframe(known, hide_index=True)
 
 figs = figures(run, summary)
 st.plotly_chart(figs["accuracy"], width="stretch", key="eval_fig_accuracy")
@@ -192,7 +191,7 @@ left, right = st.columns(2)
 left.plotly_chart(figs["cost"], width="stretch", key="eval_fig_cost")
 if "ranks" in figs:
     right.plotly_chart(figs["ranks"], width="stretch", key="eval_fig_ranks")
-labels = {question_label(i, r["question"]): r["qid"] for i, r in enumerate(run.results)}
+labels = {question_label(i, r.question.question): r.qid for i, r in enumerate(run.results)}
 event = st.plotly_chart(
     figs["heatmap"], width="stretch", key="eval_fig_heatmap", on_select="rerun", selection_mode="points"
 )
@@ -202,50 +201,33 @@ if points and points[0].get("y") in labels and st.session_state.get("eval_clicke
     st.session_state["eval_question"] = labels[points[0]["y"]]
 
 # -- one question, four answers -----------------------------------------------------------------------
-by_id = {r["qid"]: r for r in run.results}
+by_id = {r.qid: r for r in run.results}
 if st.session_state.get("eval_question") not in by_id:
     st.session_state.pop("eval_question", None)
 qid = st.selectbox(
     "Question",
     list(by_id),
     key="eval_question",
-    format_func=lambda q: question_label(list(by_id).index(q), by_id[q]["question"]),
+    format_func=lambda q: question_label(list(by_id).index(q), by_id[q].question.question),
 )
 row = by_id[qid]
-st.markdown(
-    f"**{row['question']}**  \nGold answer: `{row['answer']}`" + (f" ({row['source']})" if row.get("source") else "")
-)
-if row.get("retrieval"):
-    rank = row["retrieval"]["rank"]
-    depth = len(row["retrieval"]["ids"])
+st.markdown(f"**{ui.cards.plain(row.question.question)}**")
+st.caption(f"Gold answer: {row.question.answer}" + (f" ({row.question.source})" if row.question.source else ""))
+if row.retrieval:
+    rank, depth = row.retrieval.rank, len(row.retrieval.ids)
     st.caption(f"First relevant passage: {'rank ' + str(rank) if rank else 'not'} in the top {depth}.")
-cells = [*st.columns(2), *st.columns(2)]
-for cell, condition in zip(cells, LABELS, strict=True):
-    answer = row["conditions"].get(condition)
-    with cell.container(border=True):
-        st.html(f"<h4 style='color:{COLORS[condition]};margin:0'>{LABELS[condition]}</h4>")  # our own constants
-        if answer is None:
-            st.caption("Not run.")
+for cell, condition in zip(ui.cards.grid(), CONDITIONS, strict=True):
+    with cell:
+        result = row.condition_result(condition)
+        if result is None:
+            ui.cards.header(condition, "not run")
             continue
-        st.caption(f"{answer['model']} — {HELP[condition]}")
-        if answer.get("error"):
-            st.error(answer["error"])
-        else:
-            st.write(answer["text"])
-        scores, m = answer.get("scores"), answer.get("metrics")
+        scores = row.answers[condition].scores
+        verdict = None
         if scores:
-            st.caption(" · ".join(f"{METRICS[k]} {v:.2f}" for k, v in scores.items() if v is not None))
-        if m:
-            st.caption(f"{m['latency_s']:.2f} s · {m['prompt_tokens']} prompt tokens · {m['tokens_per_s']:.0f} tok/s")
-        if condition.endswith("+rag") and row["passages"]:
-            with st.expander(f"Sources ({len(row['passages'])})"):
-                for p in row["passages"]:
-                    where = f"{p['file_name']}, page {p['page']}" if p["page"] else p["file_name"]
-                    st.markdown(f"**[{p['rank']}] {where}** — score {p['score']:.2f}")
-                    spans = answer_spans(answer["text"] or "", p["text"])
-                    st.html(
-                        f"<div style='white-space:pre-wrap;font-size:0.85em'>{ui.highlight(p['text'], spans)}</div>"
-                    )
+            shown = " · ".join(f"{METRICS[k]} {v:.2f}" for k, v in vars(scores).items() if v is not None)
+            verdict = f"{':material/check_circle: right' if scores.correct else ':material/cancel: wrong'} · {shown}"
+        ui.cards.card(result, key=f"eval-{condition}", verdict=verdict)
 
 st.subheader("Experiment card")
 st.caption(

@@ -3,7 +3,6 @@
 from dataclasses import replace
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 from playground import PlaygroundError, ui
@@ -17,6 +16,7 @@ from playground.finetune.dataset import (
     import_dataset,
 )
 from playground.finetune.pipeline import TrainingJob, resolve_base
+from playground.finetune.report import loss_figure
 from playground.finetune.settings import (
     PRECISIONS,
     PRESETS,
@@ -95,16 +95,18 @@ if build:
         )
         cs = ws.chunk_settings()
         chunks = ui.workspace_chunks(ws.name, ws.signature(), (cs.chunk_size, cs.chunk_overlap))
-        bar = st.progress(0.0)
+        slot = st.empty()  # the bar goes once the dataset is there
+        with slot:
+            progress = ui.progress_bar("Building the dataset…")
         dataset = build_dataset(
             chunks,
             settings,
             workspace=ws.name,
             heldout_extra=_held_out_extra(),
             catalogue=ui.catalogue() if generator else None,
-            progress=lambda f, m: bar.progress(min(f, 1.0), text=m),
+            progress=progress,
         )
-        bar.empty()
+        slot.empty()
         st.session_state["ft_dataset"] = dataset
     except PlaygroundError as err:
         st.error(str(err))
@@ -234,12 +236,6 @@ if st.button("Train", type="primary", disabled=bool(job and job.running)):
         st.session_state["ft_job"] = job
     except PlaygroundError as err:
         st.error(str(err))
-
-
-def loss_figure(losses: list[tuple[int, float]]) -> go.Figure:
-    fig = go.Figure(go.Scatter(x=[s for s, _ in losses], y=[v for _, v in losses], mode="lines", name="loss"))
-    fig.update_layout(height=280, margin={"l": 10, "r": 10, "t": 10, "b": 10}, xaxis_title="step", yaxis_title="loss")
-    return fig
 
 
 @st.fragment(run_every=1.0 if job is not None and job.running else None)

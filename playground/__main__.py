@@ -70,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_eval_parser(sub: Any) -> None:
-    from playground.evaluate.run import EvalConfig
+    from playground.evaluate.records import EvalConfig
 
     p = sub.add_parser("eval", help="score the four conditions over a question set, with 95%% intervals")
     p.add_argument("--docs", type=Path, help="folder (or one file) of documents to index")
@@ -289,9 +289,9 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from playground.evaluate import EvalConfig, evaluate, write_card
+    from playground.evaluate import EvalConfig, evaluate, summarize, write_card
     from playground.evaluate.questions import generate_questions, load_question_file
-    from playground.evaluate.run import default_finetune
+    from playground.models import default_finetune
 
     progress = (lambda f, m: None) if args.quiet else _progress
     if args.reproduce:
@@ -313,7 +313,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.finetuned:
         finetuned = None if args.finetuned == "base" else catalogue.resolve(args.finetuned)
     else:
-        finetuned = default_finetune(catalogue, base)
+        finetuned = default_finetune(catalogue.listing().models, base)
     if not args.quiet:
         print(f"Fine-tuned slot: {finetuned.id if finetuned else 'the base model again'}", file=sys.stderr)
     _, index = _index(args)
@@ -329,7 +329,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         docs=args.docs,
         progress=progress,
     )
-    summary = run.summary()
+    summary = summarize(run)
     cards = {k: str(v) for k, v in write_card(run, args.card).items()} if args.card else {}
     if args.json:
         out = {"run_id": run.run_id, "run_dir": str(run.run_dir), "summary": summary.as_dict(), "card": cards}
@@ -344,11 +344,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def _reproduce(args: argparse.Namespace, progress: Any) -> int:
+    from playground.evaluate import summarize
     from playground.evaluate.card import read_card, reproduce_run
 
     card = read_card(args.reproduce)
     run = reproduce_run(args.reproduce, catalogue=_catalogue(args.no_ollama), docs=args.docs, progress=progress)
-    summary = run.summary()
+    summary = summarize(run)
     now = summary.as_dict()
     rows = []
     for condition, before in card["summary"]["conditions"].items():

@@ -13,11 +13,11 @@ import string
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from playground.config import GenerationParams, RetrievalSettings
 from playground.errors import ConfigError, PlaygroundError
-from playground.index import Hit, PlaygroundIndex
+from playground.index import Hit
 from playground.models import Catalogue, Message, Metrics, ModelInfo
 
 CONDITIONS = ("base", "base+rag", "ft", "ft+rag")
@@ -38,6 +38,28 @@ DEFAULT_RAG_TEMPLATE = (
     "Context:\n{context}\n\n"
     "Question: {question}"
 )
+
+
+class Retriever(Protocol):
+    """What the RAG conditions read from: a :class:`~playground.index.PlaygroundIndex`, or :class:`Retrieved`."""
+
+    def retrieve(self, question: str, settings: RetrievalSettings | None = None) -> list[Hit]: ...
+
+
+@dataclass(frozen=True)
+class Retrieved:
+    """Passages retrieved beforehand (the evaluation retrieves deeper once, for its rank metrics).
+
+    ``error`` is what retrieval said when it failed: the RAG conditions then report it.
+    """
+
+    hits: list[Hit]
+    error: str | None = None
+
+    def retrieve(self, question: str, settings: RetrievalSettings | None = None) -> list[Hit]:
+        if self.error:
+            raise PlaygroundError(self.error)
+        return self.hits[: (settings or RetrievalSettings()).top_k]
 
 
 @dataclass(frozen=True)
@@ -176,7 +198,7 @@ def compare(
     catalogue: Catalogue,
     base: ModelInfo,
     finetuned: ModelInfo | None = None,
-    index: PlaygroundIndex | None = None,
+    index: Retriever | None = None,
     retrieval: RetrievalSettings | None = None,
     generation: GenerationParams | None = None,
     prompts: PromptSettings | None = None,
@@ -219,6 +241,19 @@ def compare(
             result.messages = prompts.messages(question, hits if rag else None)
         runs.append(ConditionRun(catalogue, result, model, generation))
     return CompareRun(question, hits, retrieval_s, runs, retrieval_error)
+
+
+def example_questions(rows: list[dict[str, str]], limit: int = 5) -> list[str]:
+    """A question set's first question from each document, so the first screen spans the whole workspace.
+
+    >>> example_questions([{"question": "a?", "source": "x"}, {"question": "b?", "source": "x"},
+    ...                    {"question": "c?", "source": "y"}])
+    ['a?', 'c?']
+    """
+    first: dict[str, str] = {}
+    for row in rows:
+        first.setdefault(row.get("source", ""), row["question"])
+    return list(first.values())[:limit]
 
 
 _WORD = re.compile(r"\w+(?:[.,/-]\w+)*")
@@ -268,9 +303,12 @@ __all__ = [
     "ConditionResult",
     "ConditionRun",
     "PromptSettings",
+    "Retrieved",
+    "Retriever",
     "Source",
     "answer_spans",
     "compare",
+    "example_questions",
 ]
 
 
@@ -290,4 +328,3 @@ def cost_figure(results: list[ConditionResult]) -> Any:
             )  # fmt: skip
     fig.update_layout(height=280, margin={"l": 10, "r": 10, "t": 40, "b": 10})
     return fig
-

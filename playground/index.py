@@ -18,7 +18,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import math
 import shutil
 import time
 from collections.abc import Sequence
@@ -26,6 +25,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from llama_index.core import StorageContext, VectorStoreIndex, load_index_from_storage
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.schema import QueryBundle, TextNode
@@ -38,7 +38,6 @@ from llama_index.core.storage.storage_context import (
 )
 from llama_index.core.vector_stores import SimpleVectorStore
 
-from playground import config
 from playground.config import ChunkSettings, Progress, RetrievalSettings, no_progress
 from playground.documents import LoadedFile, chunk
 from playground.errors import IndexStoreError
@@ -190,9 +189,9 @@ def cosine(a: Sequence[float], b: Sequence[float]) -> float:
     >>> cosine([0.0, 0.0], [1.0, 0.0])
     0.0
     """
-    dot = sum(x * y for x, y in zip(a, b, strict=True))
-    norm = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
-    return dot / norm if norm else 0.0
+    x, y = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    norm = float(np.linalg.norm(x) * np.linalg.norm(y))
+    return float(x @ y) / norm if norm else 0.0
 
 
 def index_key(files: dict[str, str], chunk_settings: ChunkSettings, embed_model_name: str) -> str:
@@ -288,7 +287,9 @@ def build_index(
     return PlaygroundIndex(key, target, workspace, vector_index, nodes, file_shas, stats, embed_model)
 
 
-def index_state(workspace: str, files: Sequence[LoadedFile], chunk_settings: ChunkSettings, embed_model_name: str) -> str:
+def index_state(
+    workspace: str, files: Sequence[LoadedFile], chunk_settings: ChunkSettings, embed_model_name: str
+) -> str:
     """``"current"`` (an index of exactly these documents is saved), ``"stale"`` (one of other
     documents or settings is) or ``"none"``; cheap: nothing is loaded."""
     good = {f.file_name: f.sha256 for f in files if f.ok}

@@ -18,6 +18,7 @@ from playground.config import GenerationParams, RetrievalSettings
 from playground.errors import ConfigError, DocumentError
 from playground.evaluate import (
     EvalConfig,
+    QuestionResult,
     bootstrap_ci,
     evaluate,
     exact_match,
@@ -26,6 +27,7 @@ from playground.evaluate import (
     parse_questions,
     reproduce,
     strict_exact_match,
+    summarize,
     token_f1,
     workspace_questions,
     write_card,
@@ -34,7 +36,7 @@ from playground.evaluate.metrics import embedding_similarity, first_relevant_ran
 from playground.evaluate.run import RANK_DEPTH, relevant_ids
 from playground.models import Catalogue
 
-from .conftest import ROOT, SAMPLE_DOCS, FakeBackend
+from .helpers import ROOT, SAMPLE_DOCS, FakeBackend
 
 FAST = GenerationParams(max_tokens=48)
 
@@ -195,29 +197,32 @@ def test_a_small_real_evaluation_is_scored_and_stored(small_run, sample_index, m
     assert [f for f, _ in calls] == sorted(f for f, _ in calls), "progress only moves forward"
 
     for row in run.results:
-        answers = row["conditions"]
+        answers = row.answers
         assert list(answers) == list(CONDITIONS)
         for answer in answers.values():
-            assert answer["error"] is None and answer["text"].strip()
-            scores = answer["scores"]
-            assert scores["correct"] == exact_match(answer["text"], row["answer"])
-            assert scores["f1"] == round(token_f1(answer["text"], row["answer"]), 4)
-            assert 0.0 <= scores["similarity"] <= 1.0
-            assert 0 < answer["metrics"]["completion_tokens"] <= 48
+            assert answer.error is None and answer.text.strip()
+            scores, metrics = answer.scores, answer.metrics
+            assert scores is not None and metrics is not None
+            assert scores.correct == exact_match(answer.text, row.question.answer)
+            assert scores.f1 == round(token_f1(answer.text, row.question.answer), 4)
+            assert scores.similarity is not None and 0.0 <= scores.similarity <= 1.0
+            assert 0 < metrics.completion_tokens <= 48
         # Without a fine-tune the ft slot is the base model: its answers are the base answers, not generated twice.
-        assert answers["ft"]["same_as"] == "base" and answers["ft"]["text"] == answers["base"]["text"]
-        assert answers["ft+rag"]["text"] == answers["base+rag"]["text"]
-        assert answers["base+rag"]["metrics"]["prompt_tokens"] > 4 * answers["base"]["metrics"]["prompt_tokens"]
-        retrieval = row["retrieval"]
-        assert len(retrieval["ids"]) == RANK_DEPTH
-        assert [p["node_id"] for p in row["passages"]] == retrieval["ids"][:3], "RAG saw the top of the ranking"
-        assert retrieval["rank"] == first_relevant_rank(retrieval["ids"], retrieval["relevant"])
-        assert retrieval["ids"][:3] == [h.node_id for h in sample_index.retrieve(row["question"])], (
+        assert answers["ft"].same_as == "base" and answers["ft"].text == answers["base"].text
+        assert answers["ft+rag"].text == answers["base+rag"].text
+        assert answers["base+rag"].metrics.prompt_tokens > 4 * answers["base"].metrics.prompt_tokens
+        retrieval = row.retrieval
+        assert retrieval is not None and len(retrieval.ids) == RANK_DEPTH
+        assert [p.node_id for p in row.passages] == retrieval.ids[:3], "RAG saw the top of the ranking"
+        assert retrieval.rank == first_relevant_rank(retrieval.ids, retrieval.relevant)
+        assert retrieval.ids[:3] == [h.node_id for h in sample_index.retrieve(row.question.question)], (
             "the same passages the Compare page retrieves"
         )
+        stored = QuestionResult.from_json(json.loads(json.dumps(row.to_json())))
+        assert stored == row, "the stored JSON reads back as the same record"
 
-    summary = run.summary()
-    base_correct = [r["conditions"]["base"]["scores"]["correct"] for r in run.results]
+    summary = summarize(run)
+    base_correct = [r.correct("base") for r in run.results]
     assert summary.conditions["base"].scores["correct"].mean == pytest.approx(sum(base_correct) / 3)
     assert summary.conditions["ft"].vs_base.mean == 0.0
     kb = summary.known_before
@@ -239,7 +244,7 @@ def test_card_round_trip_and_reproduce(small_run, embedded, embed_model, smollm,
     assert card["documents"]["files"] == {f.file_name: f.sha256 for f in sample_files}
     assert card["questions"]["sha256"] == workspace_questions(SAMPLE_DOCS).sha256
     assert card["questions"]["evaluated"] == 3 and card["seeds"] == {"generation": 42, "bootstrap": 0}
-    assert card["summary"] == run.summary().as_dict()
+    assert card["summary"] == summarize(run).as_dict()
     markdown = paths["md"].read_text()
     assert "| Base+RAG |" in markdown and card["models"]["base"]["sha256"][:12] in markdown
     page = paths["html"].read_text()
@@ -255,9 +260,7 @@ def test_card_round_trip_and_reproduce(small_run, embedded, embed_model, smollm,
             assert after["conditions"][condition][metric] == before["conditions"][condition][metric]
     assert after["retrieval"] == before["retrieval"] and after["known_before"] == before["known_before"]
     fresh = load_run(next(p for p in (home / "workspaces" / "sample" / "evals").iterdir() if "reproduced" in p.name))
-    assert [r["conditions"]["base+rag"]["text"] for r in fresh.results] == [
-        r["conditions"]["base+rag"]["text"] for r in run.results
-    ]
+    assert [r.answers["base+rag"].text for r in fresh.results] == [r.answers["base+rag"].text for r in run.results]
 
 
 @pytest.mark.slow
@@ -286,7 +289,7 @@ def test_resume_after_cancel_answers_only_what_is_missing(sample_index, embed_mo
     kwargs = dict(catalogue=catalogue, base=base, finetuned=tuned, index=sample_index, embed_model=embed_model)
     first = evaluate(questions, **kwargs, progress=stop_at_question_3, cancel=cancel)
     assert first.cancelled and not first.complete
-    assert [r["qid"] for r in first.results] == [q.qid for q in questions.questions[:2]]
+    assert [r.qid for r in first.results] == [q.qid for q in questions.questions[:2]]
     assert len(fake.calls) == 2 * 4 + 1, "two questions, then the cancel stopped question 3 after one answer"
     assert len((first.run_dir / "results.jsonl").read_text().splitlines()) == 2, "a half-done question is not kept"
 
@@ -310,13 +313,13 @@ def test_failed_answers_are_retried_and_left_out_of_the_scores(sample_index, emb
         embed_model=embed_model,
     )  # fmt: skip
     run = evaluate(questions, catalogue=catalogue, **kwargs)
-    summary = run.summary()
+    summary = summarize(run)
     assert summary.conditions["ft"].errors == 2 and summary.conditions["ft"].n == 0
     assert summary.conditions["base"].n == 2 and any("failed" in note for note in summary.notes)
 
     up = FakeBackend()
     again = evaluate(questions, catalogue=Catalogue([up]), **kwargs)
-    assert len(up.calls) == 2 * 4 and again.summary().conditions["ft"].errors == 0
+    assert len(up.calls) == 2 * 4 and summarize(again).conditions["ft"].errors == 0
 
 
 # -- retrieval metrics against LlamaIndex's own evaluator ------------------------------------------------
@@ -329,11 +332,11 @@ def test_hit_rate_and_mrr_agree_with_llamaindex_retriever_evaluator(sample_index
     config = EvalConfig(base="fake:base", conditions=("base", "base+rag"))
     fake = Catalogue([FakeBackend(reply="no idea")])
     run = evaluate(questions, catalogue=fake, index=sample_index, config=config, embed_model=embed_model)
-    ours = run.summary().retrieval
+    ours = summarize(run).retrieval
     assert ours["n"] == 71 and ours["hit@5"] >= 0.9
 
     by_id = {n.node_id: n for n in sample_index.nodes}
-    stored = {r["question"]: r["retrieval"] for r in run.results}
+    stored = {r.question.question: r.retrieval for r in run.results}
 
     class Stored(BaseRetriever):
         """The run's own retrievals, cut to the first k, as LlamaIndex nodes."""
@@ -343,12 +346,12 @@ def test_hit_rate_and_mrr_agree_with_llamaindex_retriever_evaluator(sample_index
             self.k = k
 
         def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
-            ids = stored[query_bundle.query_str]["ids"][: self.k]
+            ids = stored[query_bundle.query_str].ids[: self.k]
             return [NodeWithScore(node=by_id[i], score=1.0 / rank) for rank, i in enumerate(ids, start=1)]
 
     for k in (1, 3, 5):
         evaluator = RetrieverEvaluator.from_metric_names(["hit_rate", "mrr"], retriever=Stored(k))
-        results = [evaluator.evaluate(q, expected_ids=stored[q]["relevant"]) for q in stored]
+        results = [evaluator.evaluate(q, expected_ids=stored[q].relevant) for q in stored]
         hit_rate = sum(r.metric_vals_dict["hit_rate"] for r in results) / len(results)
         assert hit_rate == pytest.approx(ours[f"hit@{k}"], abs=1e-4)
         if k == RANK_DEPTH:
@@ -356,7 +359,7 @@ def test_hit_rate_and_mrr_agree_with_llamaindex_retriever_evaluator(sample_index
             assert mrr == pytest.approx(ours["mrr"], abs=1e-4)
     # The stored ranking is the index's ranking: the same retrieval, not a copy that drifted.
     q = next(iter(stored))
-    assert stored[q]["ids"] == [h.node_id for h in sample_index.retrieve(q, RetrievalSettings(top_k=RANK_DEPTH))]
+    assert stored[q].ids == [h.node_id for h in sample_index.retrieve(q, RetrievalSettings(top_k=RANK_DEPTH))]
 
 
 # -- the command line and the page -----------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 questions = workspace_questions("sample_docs")
 run = evaluate(questions, catalogue=catalogue, index=index, config=EvalConfig(limit=10))
-print(run.summary().table())
+print(summarize(run).table())
 write_card(run, "card/")          # JSON, Markdown and a self-contained HTML page
 reproduce("card/card.json")       # the same numbers again (temperature 0, fixed seed)
 """
@@ -29,15 +29,18 @@ from playground.evaluate.questions import (
     register_for_evaluation,
     workspace_questions,
 )
+from playground.evaluate.records import Answer, EvalConfig, EvalRun, QuestionResult
 from playground.evaluate.report import COLORS, Summary, figures, summarize
-from playground.evaluate.run import EvalConfig, EvalRun, evaluate, list_runs, load_run
+from playground.evaluate.run import evaluate, list_runs, load_run
 
 __all__ = [
     "COLORS",
     "QUESTION_PROMPT",
+    "Answer",
     "EvalConfig",
     "EvalRun",
     "Question",
+    "QuestionResult",
     "QuestionSet",
     "Summary",
     "bootstrap_ci",

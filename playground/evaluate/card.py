@@ -23,11 +23,12 @@ from typing import Any
 from playground.config import Progress, no_progress
 from playground.errors import ConfigError
 from playground.evaluate.questions import from_rows
-from playground.evaluate.report import HIT_KS, Summary, figures
-from playground.evaluate.run import EvalConfig, EvalRun, evaluate, file_sha256
+from playground.evaluate.records import EvalConfig, EvalRun
+from playground.evaluate.report import HIT_KS, Summary, figures, summarize
+from playground.evaluate.run import evaluate, file_sha256
 from playground.index import build_index
-from playground.workspace import load_path, workspace_dir
 from playground.models import Catalogue
+from playground.workspace import load_path, workspace_dir
 
 CARD_VERSION = 1
 _PACKAGES = ("llama_cpp_python", "llama-index-core", "sentence-transformers", "torch", "plotly")
@@ -35,7 +36,7 @@ _PACKAGES = ("llama_cpp_python", "llama-index-core", "sentence-transformers", "t
 
 def make_card(run: EvalRun, summary: Summary | None = None) -> dict[str, Any]:
     """The card of a run, as a JSON-ready dict."""
-    summary = summary or run.summary()
+    summary = summary or summarize(run)
     meta = run.meta
     index = meta.get("index") or {}
     questions = dict(meta["questions"])
@@ -166,7 +167,7 @@ def card_html(card: dict[str, Any], summary: Summary, figs: dict[str, Any]) -> s
 
 def card_text(run: EvalRun, fmt: str) -> str:
     """The card in one format: ``json``, ``md`` or ``html``."""
-    summary = run.summary()
+    summary = summarize(run)
     card = make_card(run, summary)
     if fmt == "json":
         return json.dumps(card, indent=2, ensure_ascii=False)
@@ -281,7 +282,7 @@ def reproduce_run(
 
 def reproduce(card_path: str | Path, **kwargs: Any) -> Summary:
     """Run a card's evaluation again (see :func:`reproduce_run`) and return the new summary."""
-    return reproduce_run(card_path, **kwargs).summary()
+    return summarize(reproduce_run(card_path, **kwargs))
 
 
 __all__ = [

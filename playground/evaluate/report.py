@@ -12,13 +12,11 @@ from __future__ import annotations
 import html
 import math
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from playground.compare import COLORS, CONDITIONS, LABELS
 from playground.evaluate.metrics import bootstrap_ci, hit_at_k, paired_bootstrap_ci, reciprocal_rank
-
-if TYPE_CHECKING:
-    from playground.evaluate.run import EvalRun
+from playground.evaluate.records import Answer, EvalRun, QuestionResult, Retrieval
 
 METRICS = {  # score key -> column title
     "correct": "Correct",
@@ -34,6 +32,7 @@ METRIC_HELP = {
     "vs_base": "paired difference in 'correct' against Base, over the same questions",
     "intervals": "mean with a 95% percentile bootstrap interval over questions (low, high)",
 }
+SMALL_SAMPLE = 20  # below this many questions a 95% interval on a proportion is wider than ±0.2
 COST = ("latency_s", "first_token_s", "prompt_tokens", "completion_tokens", "tokens_per_s")
 HIT_KS = (1, 3, 5)
 
@@ -120,6 +119,20 @@ class Summary:
             "notes": self.notes,
         }
 
+    def known_before_rows(self) -> list[dict[str, Any]]:
+        """The known-before split as table rows: each part's size and every condition's accuracy on it."""
+        if not self.known_before:
+            return []
+        kb = self.known_before
+        return [
+            {
+                "questions": title,
+                "n": kb[part]["n"],
+                **{LABELS[c]: _fmt(v, 2) for c, v in kb[part]["accuracy"].items()},
+            }
+            for part, title in (("known", "Base already right"), ("unknown", "Base wrong"))
+        ]
+
     def rows(self) -> list[dict[str, Any]]:
         """One flat row per condition, for a table widget."""
         rows = []
@@ -147,30 +160,28 @@ class Summary:
         rows = self.rows()
         if not rows:
             return "No answers scored yet."
-        heads = list(rows[0])
-        lines = ["| " + " | ".join(heads) + " |", "|" + "|".join("---" for _ in heads) + "|"]
-        lines += ["| " + " | ".join(str(r[h]) for h in heads) + " |" for r in rows]
         out = [f"{self.n} questions from '{self.questions}'" + (f" (of {self.total})" if self.n < self.total else "")]
-        out += ["", *lines]
+        out += ["", *_markdown(rows)]
         if self.retrieval:
             r = self.retrieval
             hits = " · ".join(f"hit@{k} {r[f'hit@{k}']:.2f}" for k in HIT_KS)
             out += ["", f"Retrieval ({r['n']} questions, top {r['depth']}): {hits} · MRR {r['mrr']:.2f}"]
-        if self.known_before:
-            conds = list(self.conditions)
-            kb = self.known_before
-            lines = [
-                "| questions | n | " + " | ".join(LABELS[c] for c in conds) + " |",
-                "|---|---|" + "---|" * len(conds),
-            ]
-            for part, title in (("known", "Base already right"), ("unknown", "Base wrong")):
-                acc = kb[part]["accuracy"]
-                cells = " | ".join(_fmt(acc.get(c), 2) for c in conds)
-                lines.append(f"| {title} | {kb[part]['n']} | {cells} |")
-            out += ["", "Known before (accuracy on each part):", "", *lines]
+        if kb_rows := self.known_before_rows():
+            out += ["", "Known before (accuracy on each part):", "", *_markdown(kb_rows)]
         if self.notes:
             out += ["", *[f"- {n}" for n in self.notes]]
         return "\n".join(out)
+
+
+def _markdown(rows: list[dict[str, Any]]) -> list[str]:
+    """Rows with the same keys as a Markdown table's lines.
+
+    >>> _markdown([{"a": 1, "b": "x"}])
+    ['| a | b |', '|---|---|', '| 1 | x |']
+    """
+    heads = list(rows[0])
+    lines = ["| " + " | ".join(heads) + " |", "|" + "|".join("---" for _ in heads) + "|"]
+    return lines + ["| " + " | ".join(str(r[h]) for h in heads) + " |" for r in rows]
 
 
 def _fmt(value: float | None, digits: int) -> str:
@@ -196,38 +207,39 @@ def summarize(run: EvalRun) -> Summary:
     boot = {"n": config.bootstrap, "seed": config.seed}
     results = run.results
     conditions: dict[str, ConditionSummary] = {}
-    for condition in (c for c in CONDITIONS if c in config.conditions):
-        answers = [r["conditions"][condition] for r in results if condition in r["conditions"]]
-        scored = [a for a in answers if a.get("scores")]
+    for condition in config.wanted:
+        answers = [r.answers[condition] for r in results if condition in r.answers]
+        scored = [a for a in answers if a.scores]
         scores = {}
         for key in METRICS:
-            values = [a["scores"][key] for a in scored if a["scores"].get(key) is not None]
+            values = [v for a in scored if (v := getattr(a.scores, key)) is not None]
             if values or key != "similarity":
                 scores[key] = Interval(*bootstrap_ci(values, **boot))
         cost: dict[str, float | None] = {}
         for key in COST:
-            values = [a["metrics"][key] for a in scored if a.get("metrics") and a["metrics"].get(key) is not None]
-            cost[key] = _mean(values)
-        models = [a["model"] for a in answers]
+            cost[key] = _mean([v for a in scored if a.metrics and (v := getattr(a.metrics, key)) is not None])
         conditions[condition] = ConditionSummary(
             condition=condition,
-            model=models[0] if models else (config.finetuned or config.base),
+            model=answers[0].model if answers else (config.finetuned or config.base),
             n=len(scored),
             errors=len(answers) - len(scored),
             scores=scores,
             cost=cost,
-            same_as=next((a["same_as"] for a in answers if a.get("same_as")), None),
+            same_as=next((a.same_as for a in answers if a.same_as), None),
         )
     if "base" in conditions:
         for condition, summary in conditions.items():
             pairs = [
-                (r["conditions"][condition]["scores"]["correct"], r["conditions"]["base"]["scores"]["correct"])
-                for r in results
-                if _scored(r, condition) and _scored(r, "base")
+                (r.correct(condition), r.correct("base")) for r in results if r.scored(condition) and r.scored("base")
             ]
             if condition != "base" and pairs:
                 summary.vs_base = Interval(*paired_bootstrap_ci([a for a, _ in pairs], [b for _, b in pairs], **boot))
     notes = []
+    if len(results) < SMALL_SAMPLE:
+        notes.append(
+            f"Only {len(results)} question(s) scored: the 95% intervals are wide (or empty) at this size; "
+            f"read the differences as anecdotes, not evidence, below {SMALL_SAMPLE} questions."
+        )
     if not config.finetuned and any(c.startswith("ft") for c in conditions):
         notes.append("No fine-tuned model was chosen: the Fine-tuned conditions repeat the base model's answers.")
     failed = {LABELS[c]: s.errors for c, s in conditions.items() if s.errors}
@@ -247,38 +259,38 @@ def summarize(run: EvalRun) -> Summary:
     )
 
 
-def _scored(row: dict[str, Any], condition: str) -> bool:
-    answer = row["conditions"].get(condition)
-    return bool(answer and answer.get("scores"))
+def _judged(results: list[QuestionResult]) -> list[Retrieval]:
+    """The retrievals that had something to be relevant to."""
+    return [r.retrieval for r in results if r.retrieval and r.retrieval.relevance != "none"]
 
 
-def retrieval_summary(results: list[dict[str, Any]]) -> dict[str, Any] | None:
+def retrieval_summary(results: list[QuestionResult]) -> dict[str, Any] | None:
     """hit@1/3/5 and MRR over the questions that have something to be relevant to."""
-    judged = [r["retrieval"] for r in results if r.get("retrieval") and r["retrieval"]["relevance"] != "none"]
+    judged = _judged(results)
     if not judged:
         return None
     n = len(judged)
-    out: dict[str, Any] = {"n": n, "depth": max(len(r["ids"]) for r in judged)}
+    out: dict[str, Any] = {"n": n, "depth": max(len(r.ids) for r in judged)}
     for k in HIT_KS:
-        out[f"hit@{k}"] = round(sum(hit_at_k(r["rank"], k) for r in judged) / n, 4)
-    out["mrr"] = round(sum(reciprocal_rank(r["rank"]) for r in judged) / n, 4)
-    out["by_answer"] = sum(1 for r in judged if r["relevance"] == "answer")  # the rest fell back to the file
+        out[f"hit@{k}"] = round(sum(hit_at_k(r.rank, k) for r in judged) / n, 4)
+    out["mrr"] = round(sum(reciprocal_rank(r.rank) for r in judged) / n, 4)
+    out["by_answer"] = sum(1 for r in judged if r.relevance == "answer")  # the rest fell back to the file
     return out
 
 
-def known_before(results: list[dict[str, Any]], conditions: list[str]) -> dict[str, Any] | None:
+def known_before(results: list[QuestionResult], conditions: list[str]) -> dict[str, Any] | None:
     """Questions Base already got right ("known") vs the rest, with each condition's accuracy on each part."""
     if "base" not in conditions:
         return None
-    parts: dict[str, list[dict[str, Any]]] = {"known": [], "unknown": []}
+    parts: dict[str, list[QuestionResult]] = {"known": [], "unknown": []}
     for r in results:
-        if _scored(r, "base"):
-            parts["known" if r["conditions"]["base"]["scores"]["correct"] else "unknown"].append(r)
+        if r.scored("base"):
+            parts["known" if r.correct("base") else "unknown"].append(r)
     out: dict[str, Any] = {}
     for part, rows in parts.items():
         accuracy = {}
         for c in conditions:
-            values = [r["conditions"][c]["scores"]["correct"] for r in rows if _scored(r, c)]
+            values = [r.correct(c) for r in rows if r.scored(c)]
             accuracy[c] = None if not values else round(sum(values) / len(values), 4)
         out[part] = {"n": len(rows), "accuracy": accuracy}
     return out
@@ -390,17 +402,17 @@ def heatmap_figure(run: EvalRun) -> Any:
     """
     import plotly.graph_objects as go
 
-    conditions = [c for c in CONDITIONS if c in run.config.conditions]
-    rows = [question_label(i, r["question"]) for i, r in enumerate(run.results)]
+    conditions = run.config.wanted
+    rows = [question_label(i, r.question.question) for i, r in enumerate(run.results)]
     fig = go.Figure()
     for c in conditions:
         colors, hover = [], []
         for r in run.results:
-            answer = r["conditions"].get(c) or {}
-            scores = answer.get("scores")
-            colors.append(COLORS[c] if scores and scores["correct"] else "#e9ecef" if scores else "#ffffff")
-            shown = html.escape(answer.get("error") or (answer.get("text") or "")[:120])
-            verdict = f"{'correct' if scores['correct'] else 'wrong'}, F1 {scores['f1']:.2f}" if scores else "failed"
+            answer = r.answers.get(c) or Answer(model="")
+            scores = answer.scores
+            colors.append(COLORS[c] if scores and scores.correct else "#e9ecef" if scores else "#ffffff")
+            shown = html.escape(answer.error or (answer.text or "")[:120])
+            verdict = f"{'correct' if scores.correct else 'wrong'}, F1 {scores.f1:.2f}" if scores else "failed"
             hover.append(f"{verdict}<br>{shown}")
         fig.add_scatter(
             x=[LABELS[c]] * len(rows),
@@ -423,15 +435,15 @@ def heatmap_figure(run: EvalRun) -> Any:
     return fig
 
 
-def rank_figure(results: list[dict[str, Any]]) -> Any:
+def rank_figure(results: list[QuestionResult]) -> Any:
     """How far down the first relevant passage was: ranks 1..depth, and 'not retrieved'."""
     import plotly.graph_objects as go
 
-    judged = [r["retrieval"] for r in results if r.get("retrieval") and r["retrieval"]["relevance"] != "none"]
-    depth = max((len(r["ids"]) for r in judged), default=0)
+    judged = _judged(results)
+    depth = max((len(r.ids) for r in judged), default=0)
     labels = [str(k) for k in range(1, depth + 1)] + ["not found"]
-    counts = [sum(1 for r in judged if r["rank"] == k) for k in range(1, depth + 1)]
-    counts.append(sum(1 for r in judged if r["rank"] is None))
+    counts = [sum(1 for r in judged if r.rank == k) for k in range(1, depth + 1)]
+    counts.append(sum(1 for r in judged if r.rank is None))
     fig = go.Figure(go.Bar(x=labels, y=counts, marker_color=COLORS["base+rag"], text=counts, textposition="outside"))
     fig.update_layout(
         title=f"Rank of the first relevant passage (top {depth})",

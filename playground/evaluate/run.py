@@ -15,31 +15,19 @@ both, any chunk of the right file) for hit@1/3/5 and MRR.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import hashlib
 import json
 import os
 import threading
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
-from playground.compare import CONDITIONS, LABELS, PromptSettings, compare
-from playground.config import (
-    ChunkSettings,
-    GenerationParams,
-    Progress,
-    RetrievalSettings,
-    _Config,
-    _help,
-    _require,
-    no_progress,
-)
-from playground.embeddings import DEFAULT_EMBED_MODEL
-from playground.errors import ConfigError, PlaygroundError
+from playground.compare import LABELS, Retrieved, compare
+from playground.config import ChunkSettings, Progress, no_progress
+from playground.errors import PlaygroundError
 from playground.evaluate.metrics import (
     embedding_similarity,
     exact_match,
@@ -49,12 +37,11 @@ from playground.evaluate.metrics import (
     token_f1,
 )
 from playground.evaluate.questions import Question, QuestionSet, from_rows, register_for_evaluation
+from playground.evaluate.records import Answer, Cost, EvalConfig, EvalRun, Passage, QuestionResult, Retrieval, Scores
 from playground.index import Hit, PlaygroundIndex
+from playground.models import Catalogue, ModelInfo
+from playground.storage import write_atomic
 from playground.workspace import slug, workspace_dir
-from playground.models import DEFAULT_MODEL, Catalogue, ModelInfo
-
-if TYPE_CHECKING:
-    from playground.evaluate.report import Summary
 
 RANK_DEPTH = 5  # hit@1/3/5 and MRR look this deep; up to top_k 5 the RAG passages are a prefix of it
 RESULTS_FILE = "results.jsonl"
@@ -62,105 +49,21 @@ CONFIG_FILE = "config.json"
 
 
 @dataclass(frozen=True)
-class EvalConfig(_Config):
-    """Everything an evaluation's numbers depend on; a card stores it and :func:`reproduce` reads it back."""
+class _Setup:
+    """What every question of a run is answered with."""
 
-    conditions: tuple[str, ...] = _help(
-        "Conditions to run, out of base, base+rag, ft, ft+rag. Base is the reference the others are read against.",
-        CONDITIONS,
-    )
-    limit: int = _help("Evaluate the first N questions of the set; 0 evaluates them all.", 0)
-    retrieval: RetrievalSettings = field(
-        default_factory=RetrievalSettings,
-        metadata={"help": "Passages given to the RAG conditions (top-k, mode, cutoff)."},
-    )
-    generation: GenerationParams = field(
-        default_factory=GenerationParams,
-        metadata={"help": "How answers are generated; temperature 0 with a fixed seed makes a run repeatable."},
-    )
-    chunk: ChunkSettings = field(
-        default_factory=ChunkSettings,
-        metadata={"help": "Chunking of the index (taken from the index, so a card can rebuild it)."},
-    )
-    prompts: PromptSettings = field(
-        default_factory=PromptSettings, metadata={"help": "System prompt and RAG template, as on the Compare page."}
-    )
-    base: str = _help("The base model's id.", DEFAULT_MODEL)
-    finetuned: str = _help("The fine-tuned model's id; empty runs the base model again in that slot.", "")
-    embed_model: str = _help("Embedding model of the index and of answer similarity.", DEFAULT_EMBED_MODEL)
-    seed: int = _help("Seed of the bootstrap resampling, so the intervals repeat.", 0)
-    bootstrap: int = _help("Bootstrap resamples behind each 95% interval; more is steadier and slower.", 2000)
-
-    def __post_init__(self) -> None:
-        conditions = tuple(self.conditions)
-        object.__setattr__(self, "conditions", conditions)  # a list from JSON becomes the tuple it stands for
-        unknown = [c for c in conditions if c not in CONDITIONS]
-        _require(bool(conditions) and not unknown, "EvalConfig", "conditions", conditions, f"choose from {CONDITIONS}")
-        _require(len(set(conditions)) == len(conditions), "EvalConfig", "conditions", conditions, "names one twice")
-        _require(self.limit >= 0, "EvalConfig", "limit", self.limit, "must be 0 (all) or more")
-        _require(bool(self.base.strip()), "EvalConfig", "base", self.base, "needs a model id")
-        _require(self.seed >= 0, "EvalConfig", "seed", self.seed, "must be 0 or more")
-        _require(100 <= self.bootstrap <= 100_000, "EvalConfig", "bootstrap", self.bootstrap, "must be 100..100000")
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> EvalConfig:
-        """Rebuild a config from :meth:`as_dict` output (e.g. a card's JSON); unknown keys are an error."""
-        nested = {
-            "retrieval": RetrievalSettings,
-            "generation": GenerationParams,
-            "chunk": ChunkSettings,
-            "prompts": PromptSettings,
-        }
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - names)
-        if unknown:
-            raise ConfigError(f"EvalConfig has no setting(s) {unknown}: was the card written by another version?")
-        values = {k: nested[k](**v) if k in nested and isinstance(v, dict) else v for k, v in data.items()}
-        return cls(**values)
-
-    def answer_key(self) -> dict[str, Any]:
-        """The settings the answers depend on (not the limit or the bootstrap), for the run id."""
-        out = self.as_dict()
-        for name in ("limit", "seed", "bootstrap", "conditions"):
-            out.pop(name)
-        return out
-
-
-@dataclass
-class EvalRun:
-    """A run as stored: its config, the questions it covers and the scored results (question order)."""
-
-    run_dir: Path
+    catalogue: Catalogue
+    base: ModelInfo
+    finetuned: ModelInfo | None  # None: the ft conditions repeat the base model's answers
+    index: PlaygroundIndex | None
     config: EvalConfig
-    questions: QuestionSet  # the evaluated questions (the limit applied)
-    results: list[dict[str, Any]]
-    meta: dict[str, Any] = field(default_factory=dict)  # models, index, question set, documents
-    cancelled: bool = False
+    embed_model: Any  # scores answer similarity; None skips it
+    norm_texts: dict[str, str]  # chunk id -> normalised text, for the relevance rule
+    cancel: threading.Event | None
 
     @property
-    def run_id(self) -> str:
-        return self.run_dir.name
-
-    @property
-    def complete(self) -> bool:
-        return len(self.results) == len(self.questions)
-
-    def summary(self) -> Summary:
-        from playground.evaluate.report import summarize
-
-        return summarize(self)
-
-
-class _Retrieved:
-    """Stands in for the index inside :func:`compare`: hands over passages already retrieved."""
-
-    def __init__(self, hits: list[Hit], error: str | None):
-        self.hits, self.error = hits, error
-
-    def retrieve(self, question: str, settings: RetrievalSettings | None = None) -> list[Hit]:
-        if self.error:
-            raise PlaygroundError(self.error)
-        return self.hits[: (settings or RetrievalSettings()).top_k]
+    def cancelled(self) -> bool:
+        return self.cancel is not None and self.cancel.is_set()
 
 
 def evaluate(
@@ -185,7 +88,61 @@ def evaluate(
     base conditions (same model, prompt and seed) instead of being generated twice. ``embed_model``
     (default: the index's) scores answer similarity. ``docs`` is recorded so a card can rebuild the index.
     """
-    config = config or EvalConfig()
+    config, base, finetuned = _resolve(config or EvalConfig(), catalogue, base, finetuned, index)
+    workspace = workspace or (index.workspace if index else "default")
+    register_for_evaluation(workspace, questions)
+    meta = _describe(workspace, docs, base, finetuned, index, questions)
+    folder = Path(run_dir) if run_dir else workspace_dir(workspace) / "evals" / _run_id(config, questions, meta, index)
+    _write_config(folder, config, meta)
+
+    setup = _Setup(
+        catalogue,
+        base,
+        finetuned,
+        index,
+        config,
+        embed_model if embed_model is not None else (index.embed_model if index else None),
+        {n.node_id: normalize_answer(n.get_content()) for n in index.nodes} if index else {},
+        cancel,
+    )
+    stored = {r.qid: r for r in _read_results(folder).values() if not r.failed(config.conditions)}
+    selected = questions.head(config.limit)
+    total = len(selected)
+    results: list[QuestionResult] = []
+    cancelled = False
+    for i, question in enumerate(selected.questions):
+        if question.qid in stored:  # stored questions further on are collected even after a cancel
+            results.append(stored[question.qid])
+            continue
+        if cancelled or setup.cancelled:
+            cancelled = True
+            continue
+
+        def step(done: float, message: str, i: int = i) -> None:
+            progress((i + done) / max(total, 1), f"Question {i + 1}/{total}: {message}")
+
+        result = answer_question(question, setup, step)
+        if result is None:  # cancelled mid-question: its partial answers are dropped
+            cancelled = True
+            continue
+        _append(folder, result)
+        results.append(result)
+    done = len(results)
+    progress(
+        1.0 if not cancelled else done / max(total, 1),
+        f"{done}/{total} questions scored" + (" (cancelled; run again to resume)" if cancelled else ""),
+    )
+    return EvalRun(folder, config, selected, results, meta, cancelled=cancelled)
+
+
+def _resolve(
+    config: EvalConfig,
+    catalogue: Catalogue,
+    base: ModelInfo | None,
+    finetuned: ModelInfo | None,
+    index: PlaygroundIndex | None,
+) -> tuple[EvalConfig, ModelInfo, ModelInfo | None]:
+    """The models to run, and the config as it really runs: model ids, and the index's chunking and embedder."""
     base = base or catalogue.resolve(config.base)
     if finetuned is None and config.finetuned:
         finetuned = catalogue.resolve(config.finetuned)
@@ -194,12 +151,19 @@ def evaluate(
     config = replace(config, base=base.id, finetuned=finetuned.id if finetuned else "")
     if index is not None:  # record what the index really is, not what was asked for
         config = replace(config, chunk=ChunkSettings(**index.stats.chunk_settings), embed_model=index.stats.embed_model)
-    embed_model = embed_model if embed_model is not None else (index.embed_model if index else None)
-    workspace = workspace or (index.workspace if index else "default")
-    register_for_evaluation(workspace, questions)
+    return config, base, finetuned
 
-    selected = questions.head(config.limit)
-    meta = {
+
+def _describe(
+    workspace: str,
+    docs: str | Path | None,
+    base: ModelInfo,
+    finetuned: ModelInfo | None,
+    index: PlaygroundIndex | None,
+    questions: QuestionSet,
+) -> dict[str, Any]:
+    """What the run is made of, for its config file and card: models with file hashes, the index, the questions."""
+    return {
         "workspace": workspace,
         "docs": str(Path(docs).resolve()) if docs else None,
         "models": {"base": describe_model(base), "finetuned": describe_model(finetuned) if finetuned else None},
@@ -213,160 +177,117 @@ def evaluate(
             **({"prompt": questions.extra["prompt"]} if "prompt" in questions.extra else {}),
         },
     }
+
+
+def _run_id(config: EvalConfig, questions: QuestionSet, meta: dict[str, Any], index: PlaygroundIndex | None) -> str:
+    """Named by the question set, keyed by everything the answers depend on: the same inputs resume one run."""
     key = {
         "config": config.answer_key(),
         "questions": questions.sha256,
         "models": meta["models"],
         "index": index.key if index else None,
     }
-    run_id = f"{slug(questions.name)}-{_digest(key)[:12]}"
-    folder = Path(run_dir) if run_dir else workspace_dir(workspace) / "evals" / run_id
-    folder.mkdir(parents=True, exist_ok=True)
+    return f"{slug(questions.name)}-{_digest(key)[:12]}"
+
+
+def _write_config(folder: Path, config: EvalConfig, meta: dict[str, Any]) -> None:
     previous = _read_json(folder / CONFIG_FILE) or {}
-    _write_atomic(
-        folder / CONFIG_FILE,
-        json.dumps(
-            {"run_id": folder.name, "created": previous.get("created") or _now(), "config": config.as_dict(), **meta},
-            indent=2,
-            ensure_ascii=False,
-        ),
-    )
-
-    stored = {qid: row for qid, row in _read_results(folder).items() if not _failed(row, config.conditions)}
-    norm_texts = {n.node_id: normalize_answer(n.get_content()) for n in index.nodes} if index else {}
-    results: list[dict[str, Any]] = []
-    cancelled = False
-    total = len(selected)
-    for i, question in enumerate(selected.questions):
-        if question.qid in stored:
-            results.append(stored[question.qid])
-            continue
-        if cancelled or (cancel is not None and cancel.is_set()):
-            cancelled = True  # stored questions further on are still collected
-            continue
-
-        def step(done: float, message: str, i: int = i) -> None:
-            progress((i + done) / max(total, 1), f"Question {i + 1}/{total}: {message}")
-
-        row = _run_question(question, catalogue, base, finetuned, index, config, embed_model, norm_texts, step, cancel)
-        if row is None:  # cancelled mid-question: its partial answers are dropped
-            cancelled = True
-            continue
-        with (folder / RESULTS_FILE).open("a", encoding="utf-8") as fh:
-            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        results.append(row)
-    done = len(results)
-    progress(
-        1.0 if not cancelled else done / max(total, 1),
-        f"{done}/{total} questions scored" + (" (cancelled; run again to resume)" if cancelled else ""),
-    )
-    return EvalRun(folder, config, selected, results, meta, cancelled=cancelled)
+    stored = {"run_id": folder.name, "created": previous.get("created") or _now(), "config": config.as_dict(), **meta}
+    write_atomic(folder / CONFIG_FILE, json.dumps(stored, indent=2, ensure_ascii=False))
 
 
-def _run_question(
-    question: Question,
-    catalogue: Catalogue,
-    base: ModelInfo,
-    finetuned: ModelInfo | None,
-    index: PlaygroundIndex | None,
-    config: EvalConfig,
-    embed_model: Any,
-    norm_texts: dict[str, str],
-    step: Progress,
-    cancel: threading.Event | None,
-) -> dict[str, Any] | None:
-    wanted = [c for c in CONDITIONS if c in config.conditions]
+def _append(folder: Path, result: QuestionResult) -> None:
+    """One line per scored question, on disk before the next question starts: a killed run keeps it."""
+    with (folder / RESULTS_FILE).open("a", encoding="utf-8") as fh:
+        fh.write(json.dumps(result.to_json(), ensure_ascii=False) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def answer_question(question: Question, setup: _Setup, step: Progress = no_progress) -> QuestionResult | None:
+    """Retrieve once, answer under every wanted condition, score; None when cancelled half-way."""
+    hits, retrieval = _retrieve(question, setup)
+    context = hits[: setup.config.retrieval.top_k]
+    answers = _answer(question, setup, Retrieved(context, retrieval.error if retrieval else None), step)
+    if answers is None:
+        return None
+    for answer in answers.values():
+        answer.scores = score(answer, question.answer, setup.embed_model)
+    return QuestionResult(question, retrieval, [Passage.of(h) for h in context], answers)
+
+
+def _retrieve(question: Question, setup: _Setup) -> tuple[list[Hit], Retrieval | None]:
+    """``RANK_DEPTH`` passages deep, with the rank of the first relevant one."""
+    index = setup.index
+    if index is None:
+        return [], None
+    deep = replace(setup.config.retrieval, top_k=max(setup.config.retrieval.top_k, RANK_DEPTH))
+    started = time.perf_counter()
     hits: list[Hit] = []
-    retrieval: dict[str, Any] | None = None
     error: str | None = None
-    if index is not None:
-        deep = replace(config.retrieval, top_k=max(config.retrieval.top_k, RANK_DEPTH))
-        started = time.perf_counter()
-        try:
-            hits = index.retrieve(question.question, deep)
-        except PlaygroundError as err:
-            error = str(err)
-        relevant, rule = relevant_ids(index, question, norm_texts)
-        ids = [h.node_id for h in hits]
-        retrieval = {
-            "ids": ids,
-            "files": [h.file_name for h in hits],
-            "relevant": relevant,
-            "relevance": rule,
-            "rank": first_relevant_rank(ids, relevant),
-            "file_rank": next((h.rank for h in hits if h.file_name == question.source), None)
-            if question.source
-            else None,
-            "seconds": round(time.perf_counter() - started, 4),
-            "error": error,
-        }
-    context = hits[: config.retrieval.top_k]
+    try:
+        hits = index.retrieve(question.question, deep)
+    except PlaygroundError as err:
+        error = str(err)
+    relevant, rule = relevant_ids(index, question, setup.norm_texts)
+    ids = [h.node_id for h in hits]
+    return hits, Retrieval(
+        ids=ids,
+        files=[h.file_name for h in hits],
+        relevant=relevant,
+        relevance=rule,
+        rank=first_relevant_rank(ids, relevant),
+        file_rank=next((h.rank for h in hits if h.file_name == question.source), None) if question.source else None,
+        seconds=round(time.perf_counter() - started, 4),
+        error=error,
+    )
+
+
+def _answer(question: Question, setup: _Setup, passages: Retrieved, step: Progress) -> dict[str, Answer] | None:
+    """Each wanted condition's answer; the ft slot copies the base's when it runs the base model again."""
     run = compare(
         question.question,
-        catalogue=catalogue,
-        base=base,
-        finetuned=finetuned,
-        index=cast(PlaygroundIndex, _Retrieved(context, error)) if index is not None else None,
-        retrieval=config.retrieval,
-        generation=config.generation,
-        prompts=config.prompts,
+        catalogue=setup.catalogue,
+        base=setup.base,
+        finetuned=setup.finetuned,
+        index=passages if setup.index is not None else None,
+        retrieval=setup.config.retrieval,
+        generation=setup.config.generation,
+        prompts=setup.config.prompts,
     )
-    answers: dict[str, dict[str, Any]] = {}
     runs = {c.condition: c for c in run.conditions}
+    wanted = setup.config.wanted
+    answers: dict[str, Answer] = {}
     for n, condition in enumerate(wanted):
         twin = "base" + condition.removeprefix("ft")
-        if finetuned is None and condition.startswith("ft") and twin in answers:
-            # The ft slot runs the base model again: the same model, prompt and seed give the same answer.
-            answers[condition] = {**answers[twin], "same_as": twin}
+        if setup.finetuned is None and condition.startswith("ft") and twin in answers:
+            # The same model, prompt and seed give the same answer: copied, not generated twice.
+            answers[condition] = replace(answers[twin], same_as=twin)
             continue
-        if cancel is not None and cancel.is_set():
+        if setup.cancelled:
             return None
         step(n / len(wanted), f"{LABELS[condition]} ({runs[condition].result.model})")
         result = runs[condition].run()
-        m = result.metrics
-        answers[condition] = {
-            "model": result.model,
-            "text": result.text,
-            "error": result.error,
-            "same_as": None,
-            "metrics": None
-            if m is None
-            else {
-                "latency_s": round(m.latency_s, 4),
-                "first_token_s": None if m.first_token_s is None else round(m.first_token_s, 4),
-                "prompt_tokens": m.prompt_tokens,
-                "completion_tokens": m.completion_tokens,
-                "tokens_per_s": round(m.tokens_per_s, 2),
-            },
-        }
-    _score(answers, question.answer, embed_model)
-    return {
-        "qid": question.qid,
-        **question.as_row(),
-        "retrieval": retrieval,
-        "passages": [
-            {k: h.as_dict()[k] for k in ("rank", "node_id", "file_name", "page", "score", "similarity", "text")}
-            for h in context
-        ],
-        "conditions": answers,
-    }
-
-
-def _score(answers: dict[str, dict[str, Any]], gold: str, embed_model: Any) -> None:
-    for answer in answers.values():
-        text = answer["text"] or ""
-        answer["scores"] = (
-            None
-            if answer["error"]
-            else {
-                "correct": exact_match(text, gold),
-                "strict_em": strict_exact_match(text, gold),
-                "f1": round(token_f1(text, gold), 4),
-                "similarity": None if embed_model is None else round(embedding_similarity(text, gold, embed_model), 4),
-            }
+        answers[condition] = Answer(
+            model=result.model,
+            text=result.text,
+            error=result.error,
+            metrics=Cost.of(result.metrics) if result.metrics else None,
         )
+    return answers
+
+
+def score(answer: Answer, gold: str, embed_model: Any) -> Scores | None:
+    """An answer's scores against the gold answer; None for an answer that failed."""
+    if answer.error:
+        return None
+    text = answer.text or ""
+    return Scores(
+        correct=exact_match(text, gold),
+        strict_em=strict_exact_match(text, gold),
+        f1=round(token_f1(text, gold), 4),
+        similarity=None if embed_model is None else round(embedding_similarity(text, gold, embed_model), 4),
+    )
 
 
 def relevant_ids(
@@ -389,12 +310,6 @@ def relevant_ids(
     if question.source and in_file:
         return sorted(in_file), "file"
     return [], "none"
-
-
-def _failed(row: dict[str, Any], conditions: Sequence[str]) -> bool:
-    """A stored question is retried when one of its wanted answers failed or is missing."""
-    answers = row.get("conditions", {})
-    return any(c not in answers or answers[c].get("error") for c in conditions)
 
 
 def load_run(run_dir: str | Path) -> EvalRun:
@@ -420,10 +335,24 @@ def list_runs(workspace: str) -> list[Path]:
     return sorted(runs, key=lambda p: (p / CONFIG_FILE).stat().st_mtime, reverse=True)
 
 
-def default_finetune(catalogue: Catalogue, base: ModelInfo) -> ModelInfo | None:
-    """The fine-tune of ``base`` when the catalogue lists exactly one, else None (the base model again)."""
-    tuned = [m for m in catalogue.listing().models if m.finetuned_from == base.id]
-    return tuned[0] if len(tuned) == 1 else None
+def run_label(run_dir: str | Path) -> str:
+    """A stored run as a person tells runs apart: when, which questions, which models, how far it got.
+
+    Reads the config and counts result lines; nothing is parsed beyond that.
+    """
+    folder = Path(run_dir)
+    stored = _read_json(folder / CONFIG_FILE) or {}
+    config = stored.get("config") or {}
+    q = stored.get("questions") or {}
+    limit = int(config.get("limit") or 0)
+    total = min(limit, int(q.get("count") or 0)) if limit else int(q.get("count") or 0)
+    results = folder / RESULTS_FILE
+    done = len(results.read_text(encoding="utf-8").splitlines()) if results.is_file() else 0
+    models = str(config.get("base", "?")).split(":", 1)[-1]
+    if config.get("finetuned"):
+        models += " + " + str(config["finetuned"]).split(":", 1)[-1]
+    when = str(stored.get("created") or "")[:16].replace("T", " ")
+    return f"{when} · {q.get('name', folder.name)} · {models} · {min(done, total)}/{total} questions"
 
 
 def describe_model(model: ModelInfo) -> dict[str, Any]:
@@ -483,26 +412,20 @@ def _read_json(path: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def _read_results(folder: Path) -> dict[str, dict[str, Any]]:
-    """Stored rows by question id; a later line for a question replaces an earlier one; a torn last line is skipped."""
+def _read_results(folder: Path) -> dict[str, QuestionResult]:
+    """Stored results by question id; a later line for a question replaces an earlier one; a torn line is skipped."""
     path = folder / RESULTS_FILE
-    rows: dict[str, dict[str, Any]] = {}
+    rows: dict[str, QuestionResult] = {}
     if not path.is_file():
         return rows
     for line in path.read_text(encoding="utf-8").splitlines():
         try:
             row = json.loads(line)
-        except json.JSONDecodeError:
+            result = QuestionResult.from_json(row)
+        except (json.JSONDecodeError, TypeError, KeyError, AttributeError):
             continue
-        if isinstance(row, dict) and "qid" in row:
-            rows[row["qid"]] = row
+        rows[str(row.get("qid") or result.qid)] = result
     return rows
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
 
 
 def _now() -> str:
@@ -513,7 +436,7 @@ __all__ = [
     "RANK_DEPTH",
     "EvalConfig",
     "EvalRun",
-    "default_finetune",
+    "answer_question",
     "describe_index",
     "describe_model",
     "evaluate",
@@ -521,4 +444,6 @@ __all__ = [
     "list_runs",
     "load_run",
     "relevant_ids",
+    "run_label",
+    "score",
 ]

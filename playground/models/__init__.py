@@ -23,6 +23,18 @@ class Listing:
     errors: dict[str, str] = field(default_factory=dict)  # backend name -> what is wrong and what to do
 
 
+def default_base(models: list[ModelInfo]) -> ModelInfo:
+    """The base model a fresh session starts with: the bundled embedded model, else the first listed."""
+    return next((m for m in models if m.id == DEFAULT_MODEL), models[0])
+
+
+def default_finetune(models: list[ModelInfo], base: ModelInfo) -> ModelInfo | None:
+    """The fine-tuned model that goes with ``base``: its fine-tune when exactly one is listed, else None
+    (the Fine-tuned slots then run the base model again, and say so). The one rule for the UI and the CLI."""
+    tuned = [m for m in models if m.finetuned_from == base.id]
+    return tuned[0] if len(tuned) == 1 else None
+
+
 class Catalogue:
     """The backends in use; lists their models and routes each chat to the right one."""
 
@@ -75,4 +87,6 @@ __all__ = [
     "Message",
     "Metrics",
     "ModelInfo",
+    "default_base",
+    "default_finetune",
 ]

@@ -1,0 +1,122 @@
+"""Process-wide resources: models, backends, parsed documents and indexes, loaded once and shared.
+
+``st.cache_resource`` objects are shared by every session of the server, so they are treated as
+read-only, keyed by plain values (names, file signatures, settings), never by upload objects.
+``LOADS`` counts what each loader really did, so tests can prove that a rerun reloads nothing.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from typing import Any
+
+import streamlit as st
+from llama_index.core.schema import TextNode
+
+from playground import config
+from playground.config import Progress
+from playground.documents import LoadedFile
+from playground.embeddings import LocalEmbedding
+from playground.index import PlaygroundIndex, build_index
+from playground.models import Catalogue, EmbeddedBackend, Listing
+from playground.models.ollama import OllamaBackend
+from playground.workspace import Workspace
+
+Signature = tuple[tuple[str, int, int], ...]  # Workspace.signature(): names, sizes, modification times
+LOADS: Counter[str] = Counter()  # cache misses by loader: "embed_model", "embedded_backend", "index", …
+
+
+@st.cache_resource(show_spinner="Loading the embedding model…")
+def embed_model() -> LocalEmbedding:
+    LOADS["embed_model"] += 1
+    return LocalEmbedding()
+
+
+@st.cache_resource(show_spinner=False)
+def embedded_backend() -> EmbeddedBackend:
+    LOADS["embedded_backend"] += 1
+    return EmbeddedBackend(n_threads=config.app_threads())  # one core stays with the browser and the server
+
+
+@st.cache_resource(show_spinner=False)
+def ollama_backend(host: str) -> OllamaBackend:
+    LOADS["ollama_backend"] += 1
+    return OllamaBackend(host=host)
+
+
+def catalogue(host: str) -> Catalogue:
+    return Catalogue([embedded_backend(), ollama_backend(host)])
+
+
+@st.cache_data(ttl=15, show_spinner=False)
+def model_listing(host: str) -> Listing:
+    """Models of every backend; cached briefly so reruns do not ask Ollama again and again."""
+    LOADS["model_listing"] += 1
+    return catalogue(host).listing()
+
+
+class _IndexCache:
+    """Loaded indexes by (workspace, document signature, chunk settings); one per workspace in memory.
+
+    A plain dict behind a lock rather than a cached function per index: a build reports progress
+    into the page that asked for it, which a cached function cannot replay; the lock makes two
+    sessions asking for the same index at once build it once, and never see a half-updated dict.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.indexes: dict[tuple[Any, ...], PlaygroundIndex] = {}
+
+
+@st.cache_resource(show_spinner=False)
+def _index_cache() -> _IndexCache:
+    return _IndexCache()
+
+
+def workspace_index(
+    name: str, signature: Signature, chunk: tuple[int, int], progress: Progress | None = None
+) -> PlaygroundIndex:
+    """A workspace's index for its documents as they are (``signature``); built, updated or loaded once."""
+    cache, key = _index_cache(), (name, signature, chunk)
+    with cache.lock:
+        if key not in cache.indexes:
+            LOADS["index"] += 1
+            index = build_index(
+                workspace_documents(name, signature),  # parsed once per version of the files, shared
+                embed_model=embed_model(),
+                chunk_settings=Workspace(name).chunk_settings(),
+                workspace=name,
+                progress=progress or config.no_progress,
+            )
+            for old in [k for k in cache.indexes if k[0] == name]:
+                del cache.indexes[old]
+            cache.indexes[key] = index
+        return cache.indexes[key]
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def workspace_documents(name: str, signature: Signature) -> list[LoadedFile]:
+    """A workspace's parsed documents, once per version of its files (read-only: shared by sessions)."""
+    LOADS["documents"] += 1
+    return Workspace(name).documents()
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def workspace_chunks(name: str, signature: Signature, chunk: tuple[int, int]) -> list[TextNode]:
+    """The chunks the workspace's documents make at these settings (for browsing; nothing embedded)."""
+    LOADS["chunks"] += 1
+    return Workspace(name).chunks(workspace_documents(name, signature))
+
+
+__all__ = [
+    "LOADS",
+    "catalogue",
+    "embed_model",
+    "embedded_backend",
+    "model_listing",
+    "ollama_backend",
+    "workspace_chunks",
+    "workspace_documents",
+    "workspace_index",
+]

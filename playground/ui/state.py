@@ -1,0 +1,134 @@
+"""One browser session's state: its workspace (mirrored in the URL), its model choice, what it has seen.
+
+Session state holds small values only (names, ids, finished results); everything heavy is in
+:mod:`playground.ui.cache`, shared by the sessions.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from playground import config
+from playground.config import Progress
+from playground.index import PlaygroundIndex
+from playground.index import index_state as saved_index_state
+from playground.models import Catalogue, Listing, ModelInfo, default_base, default_finetune
+from playground.ui import cache
+from playground.workspace import SAMPLE, Workspace, list_workspaces, open_workspace
+
+SAME = "(same as base)"  # the fine-tuned slot's choice of the base model again, said so in its card
+
+
+def via_app(page_file: str) -> None:
+    """Call first on every page with ``__file__``: make sure it runs inside app.py's navigation and sidebar.
+
+    Streamlit starts in its older "pages/ folder" mode until ``st.navigation`` has run once in the process,
+    so the first visit to a page's URL on a fresh server (a bookmark, a reload) would run that page alone,
+    without app.py. Leave that mode and switch to the same page: app.py then runs it, sidebar and all.
+    A session that app.py has already run in needs nothing (AppTest re-enters that mode on every run).
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory and not st.session_state.get("_app_ran"):
+        PagesManager.uses_pages_directory = False
+        st.switch_page(f"pages/{Path(page_file).name}")
+
+
+# -- the current workspace: session state, mirrored in the URL so a reload keeps it -----------
+def workspace_name() -> str:
+    if "workspace" not in st.session_state:
+        st.session_state["workspace"] = st.query_params.get("ws") or SAMPLE
+    return str(st.session_state["workspace"])
+
+
+def set_workspace(name: str) -> str:
+    ws = open_workspace(name)
+    st.session_state["workspace"] = ws.name
+    st.query_params["ws"] = ws.name
+    return ws.name
+
+
+def workspace() -> Workspace:
+    return open_workspace(workspace_name())
+
+
+def workspaces() -> list[str]:
+    open_workspace(SAMPLE)  # exists from the first start
+    return list_workspaces()
+
+
+def current_index(progress: Progress | None = None) -> PlaygroundIndex | None:
+    """The current workspace's index (None when it has no documents yet); cached by document signature."""
+    ws = workspace()
+    signature = ws.signature()
+    if not signature:
+        return None
+    cs = ws.chunk_settings()
+    return cache.workspace_index(ws.name, signature, (cs.chunk_size, cs.chunk_overlap), progress)
+
+
+def index_state() -> str:
+    """Whether the current workspace's saved index is ``current``, ``stale`` or ``none``; loads nothing."""
+    ws = workspace()
+    files = cache.workspace_documents(ws.name, ws.signature())
+    return saved_index_state(ws.name, files, ws.chunk_settings(), cache.embed_model().model_name)
+
+
+def questions() -> list[dict[str, str]]:
+    return workspace().questions()
+
+
+# -- backends and the model choice: plain session keys, so the choice survives pages without the widgets --
+def ollama_host() -> str:
+    return str(st.session_state.get("ollama_host") or config.ollama_host())
+
+
+def catalogue() -> Catalogue:
+    return cache.catalogue(ollama_host())
+
+
+def listing() -> Listing:
+    return cache.model_listing(ollama_host())
+
+
+def chosen_models(models: Listing) -> tuple[ModelInfo | None, ModelInfo | None]:
+    """The chosen base and fine-tuned models (fine-tuned None = the base again), defaults filled in."""
+    by_id = {m.id: m for m in models.models}
+    if not by_id:
+        return None, None
+    base_id = st.session_state.get("base_model")
+    if base_id not in by_id:
+        base_id = default_base(models.models).id
+        st.session_state["base_model"] = base_id
+    ft_id = st.session_state.get("ft_model")
+    if ft_id != SAME and ft_id not in by_id:
+        tuned = default_finetune(models.models, by_id[base_id])
+        ft_id = tuned.id if tuned else SAME
+        st.session_state["ft_model"] = ft_id
+    return by_id[base_id], None if ft_id == SAME else by_id[ft_id]
+
+
+def history() -> list[dict[str, Any]]:
+    """This session's questions and their results, newest last."""
+    return st.session_state.setdefault("history", [])
+
+
+__all__ = [
+    "SAME",
+    "catalogue",
+    "chosen_models",
+    "current_index",
+    "history",
+    "index_state",
+    "listing",
+    "ollama_host",
+    "questions",
+    "set_workspace",
+    "via_app",
+    "workspace",
+    "workspace_name",
+    "workspaces",
+]

@@ -1,0 +1,119 @@
+"""Small widgets the pages share: progress bars, streamed text, the model pickers, escaped highlights."""
+
+from __future__ import annotations
+
+import html
+import time
+from collections.abc import Iterable, Iterator
+
+import streamlit as st
+
+from playground.config import Progress
+from playground.models import Listing
+from playground.ui import cache, state
+
+
+def progress_bar(text: str | None = None) -> Progress:
+    """A ``st.progress`` bar here, and the core's ``progress(fraction, message)`` callback that moves it.
+
+    To remove the bar afterwards, draw it inside an ``st.empty()`` and empty that.
+    """
+    bar = st.progress(0.0, text=text)
+
+    def move(fraction: float, message: str) -> None:
+        bar.progress(min(max(fraction, 0.0), 1.0), text=message)
+
+    return move
+
+
+def batched(pieces: Iterable[str], every_s: float = 0.08) -> Iterator[str]:
+    """Group streamed pieces so the page redraws a dozen times a second, not once per token.
+
+    Every piece is kept, in order:
+
+    >>> "".join(batched(iter(["a", "b", "c"]), every_s=0))
+    'abc'
+    >>> list(batched(iter(["a", "b", "c"]), every_s=60))
+    ['a', 'bc']
+    """
+    buffer: list[str] = []
+    last = None
+    for piece in pieces:
+        buffer.append(piece)
+        now = time.perf_counter()
+        if last is None or now - last >= every_s:  # the first piece shows at once: time to first token
+            yield "".join(buffer)
+            buffer, last = [], now
+    if buffer:
+        yield "".join(buffer)
+
+
+def highlight(text: str, spans: list[tuple[int, int]]) -> str:
+    """HTML for ``text`` with ``spans`` marked; everything is escaped, so document text stays text.
+
+    >>> highlight("a <b> 45 days", [(6, 13)])
+    'a &lt;b&gt; <mark>45 days</mark>'
+    >>> highlight("x<y", [])
+    'x&lt;y'
+    """
+    out, last = [], 0
+    for start, end in sorted(spans):
+        out += [html.escape(text[last:start]), f"<mark>{html.escape(text[start:end])}</mark>"]
+        last = end
+    out.append(html.escape(text[last:]))
+    return "".join(out)
+
+
+def model_pickers(listing: Listing) -> None:
+    """Base and fine-tuned selectboxes bound to the session's choice (shared by Models and Compare)."""
+    base, _ = state.chosen_models(listing)
+    if base is None:
+        return
+    models = {m.id: m for m in listing.models}
+    ids = list(models)
+
+    def keep(widget: str, target: str) -> None:
+        st.session_state[target] = st.session_state[widget]
+        if target == "base_model":
+            st.session_state.pop("ft_model", None)  # re-pick the partner for the new base
+
+    st.selectbox(
+        "Base model",
+        ids,
+        index=ids.index(base.id),
+        format_func=lambda i: models[i].label,
+        key="_pick_base",
+        on_change=keep,
+        args=("_pick_base", "base_model"),
+        help="The model every condition starts from.",
+    )
+    _, ft = state.chosen_models(listing)
+    tuned = [i for i in ids if models[i].finetuned_from == base.id]
+    options = [state.SAME, *tuned, *[i for i in ids if i not in tuned]]
+    st.selectbox(
+        "Fine-tuned model",
+        options,
+        index=options.index(ft.id if ft else state.SAME),
+        format_func=lambda i: i if i == state.SAME else models[i].label,
+        key="_pick_ft",
+        on_change=keep,
+        args=("_pick_ft", "ft_model"),
+        help="Fine-tunes of the base come first. Without one, this slot runs the base model again.",
+    )
+
+
+def models_sidebar() -> Listing:
+    """The sidebar's model choice, shared by the pages that run models; stops the page when there is none."""
+    listing = cache.model_listing(state.ollama_host())
+    if not listing.models:
+        st.error("No models available: `make run` installs the embedded model; or start Ollama (`ollama serve`).")
+        st.stop()
+    with st.sidebar:
+        st.header("Models")
+        model_pickers(listing)
+        for message in listing.errors.values():
+            st.caption(f":material/cloud_off: {message}")  # news, not a failure: the other backend still answers
+    return listing
+
+
+__all__ = ["batched", "highlight", "model_pickers", "models_sidebar", "progress_bar"]
