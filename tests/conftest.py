@@ -1,14 +1,11 @@
-"""Shared fixtures: a private PLAYGROUND_HOME for every test, the real models loaded once, and a scripted backend.
+"""Shared fixtures: a private PLAYGROUND_HOME for every test, and the real models and sample corpus loaded once.
 
-Core tests use the real embedded engine and the real embedding model; the
-scripted ``FakeBackend`` stands in only where a test is about something else
-(error isolation, UI wiring), as simonw/llm does with its mock model.
+Names that tests import (paths, the scripted ``FakeBackend``, the adapter writer) live in ``helpers.py``.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,12 +13,9 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from playground.config import GenerationParams
-from playground.errors import BackendError
-from playground.models.base import Generation, Message, Metrics, ModelInfo
+from playground.models.base import ModelInfo
 
-ROOT = Path(__file__).resolve().parent.parent
-SAMPLE_DOCS = ROOT / "sample_docs"
+from .helpers import ROOT, SAMPLE_DOCS
 
 
 @pytest.fixture(autouse=True)
@@ -81,41 +75,4 @@ def sample_questions() -> list[dict[str, str]]:
     return load_questions(SAMPLE_DOCS)
 
 
-class FakeBackend:
-    """A scripted backend: answers with ``reply`` (or echoes the question); ``fail`` names models that raise."""
-
-    name = "fake"
-
-    def __init__(self, reply: str | None = None, fail: dict[str, Exception] | None = None):
-        self.reply = reply
-        self.fail = fail or {}
-        self.calls: list[tuple[str, list[Message]]] = []
-
-    def list_models(self) -> list[ModelInfo]:
-        return [
-            ModelInfo(backend="fake", name="base", family="fake", context_length=2048),
-            ModelInfo(backend="fake", name="tuned", family="fake", context_length=2048, finetuned_from="fake:base"),
-        ]
-
-    def chat(self, model: ModelInfo, messages: list[Message], params: GenerationParams) -> Generation:
-        counts = Metrics(context_window=model.context_length)
-
-        def pieces() -> Iterator[str]:
-            self.calls.append((model.name, messages))
-            if model.name in self.fail:
-                raise self.fail[model.name]
-            text = self.reply if self.reply is not None else f"{model.name} says: {messages[-1]['content'][:60]}"
-            counts.prompt_tokens = sum(len(m["content"].split()) for m in messages)
-            for word in text.split(" "):
-                counts.completion_tokens += 1
-                yield word + " "
-
-        return Generation(pieces(), lambda: counts)
-
-
-@pytest.fixture
-def fake_backend() -> FakeBackend:
-    return FakeBackend()
-
-
-__all__ = ["SAMPLE_DOCS", "BackendError", "FakeBackend"]
+__all__ = ["ROOT"]  # test_architecture.py imports ROOT from here
