@@ -65,9 +65,12 @@ def log(message: str) -> None:
 
 
 def cold(llm: Any) -> None:
-    """Empty the KV cache, so the next call evaluates its whole prompt (no prefix reuse)."""
+    """Forget the evaluated tokens, so the next call evaluates its whole prompt (no prefix reuse).
+
+    The next evaluation drops every cached position from ``n_tokens`` (now 0) on: the same cold
+    start ``EmbeddedBackend.chat`` gives each answer.
+    """
     llm.reset()
-    llm._ctx.kv_cache_clear()
 
 
 def bench_answer(catalogue: Any, index: Any, reps: int) -> dict[str, Any]:

@@ -405,8 +405,10 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     ft, result = finetune(dataset, chosen.lora, base=base, name=name, out_dir=out_dir, progress=progress)
     if args.register_ollama is not None:
         from playground.finetune.ollama import register_ollama
+        from playground.models.ollama import OllamaBackend
 
         ollama = catalogue.backends["ollama"]
+        assert isinstance(ollama, OllamaBackend)  # the catalogue was made with it: wants_ollama
         registration = register_ollama(
             ft, base=base, backend=ollama, name=args.register_ollama or None, progress=progress
         )

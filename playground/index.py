@@ -133,7 +133,7 @@ class PlaygroundIndex:
         hits: list[Hit] = []
         for node_id, score in fused:
             if node_id not in similarity:  # ranked by BM25 only: its cosine still decides the cutoff
-                similarity[node_id] = cosine(query_vector, self._embedding(node_id))
+                similarity[node_id] = cosine(query_vector, self.embedding(node_id))
             if similarity[node_id] < settings.similarity_cutoff:
                 continue
             node = by_id[node_id]
@@ -156,7 +156,8 @@ class PlaygroundIndex:
                 break
         return hits
 
-    def _embedding(self, node_id: str) -> list[float]:
+    def embedding(self, node_id: str) -> list[float]:
+        """A chunk's stored embedding."""
         store = self.vector_index.vector_store
         assert isinstance(store, SimpleVectorStore)  # the only store this project persists
         return list(store.get(node_id))
@@ -164,6 +165,12 @@ class PlaygroundIndex:
 
 def reciprocal_rank_fusion(rankings: Sequence[Sequence[str]], k: int = 60) -> list[tuple[str, float]]:
     """Fuse rankings: each item scores ``sum(1 / (k + rank))``, normalised so 1.0 means first everywhere.
+
+    Written here rather than taken from LlamaIndex's ``QueryFusionRetriever``: that one fixes ``k`` at 60
+    (``RetrievalSettings.rrf_k`` would do nothing), counts ranks from 0, merges chunks by text hash (two
+    identical chunks of different files become one), replaces each ranking's own score (the cosine the
+    cutoff needs, the BM25 score a source shows) and, given no LLM, reads LlamaIndex's process-wide
+    ``Settings.llm``, which this project never touches.
 
     >>> reciprocal_rank_fusion([["a", "b", "c"], ["b", "a"]], k=1)
     [('a', 0.8333), ('b', 0.8333), ('c', 0.25)]
@@ -246,7 +253,7 @@ def build_index(
         unchanged = {name for name, sha in file_shas.items() if previous.files.get(name) == sha}
         for node in previous.nodes:
             if node.metadata.get("file_name") in unchanged:
-                node.embedding = previous._embedding(node.node_id)
+                node.embedding = previous.embedding(node.node_id)
                 reused.append(node)
         todo = [f for f in good if f.file_name not in unchanged]
 

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from playground.errors import TrainingError
+from playground.storage import writing
 
 PERMUTED_ARCHS = ("llama",)  # architectures whose q/k the GGUF converter permutes
 _LORA_KEY = re.compile(r"^(?:base_model\.model\.)?(?P<module>.+)\.lora_(?P<ab>[AB])(?:\.\w+)?\.weight$")
@@ -105,9 +106,7 @@ def export_adapter(
     n_kv = int(getattr(cfg, "num_key_value_heads", None) or n_head)
     n_blocks = int(cfg.num_hidden_layers)
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.part")
-    writer = GGUFWriter(str(tmp), arch=arch)
+    writer = GGUFWriter(None, arch=arch)  # the file is named when it is written (see write_gguf)
     writer.add_string("general.type", "adapter")
     writer.add_string("general.name", name or path.stem)
     writer.add_string("adapter.type", "lora")
@@ -126,22 +125,22 @@ def export_adapter(
         # numpy shapes are ggml shapes reversed: A [r, n_in] is ne=[n_in, r], B [n_out, r] is ne=[r, n_out].
         writer.add_tensor(f"{target}.lora_a", np.ascontiguousarray(a, dtype=np_dtype))
         writer.add_tensor(f"{target}.lora_b", np.ascontiguousarray(b, dtype=np_dtype))
-    return finish_gguf(writer, tmp, path)
+    return write_gguf(writer, path)
 
 
-def finish_gguf(writer: Any, tmp: Path, path: Path) -> Path:
-    """Write a prepared ``GGUFWriter`` (opened on ``tmp``), then move it to ``path``.
+def write_gguf(writer: Any, path: str | Path) -> Path:
+    """Write a prepared ``GGUFWriter`` (made with no path) to ``path`` with the one atomic write.
 
-    The rename is the last step: a reader (the catalogue, Ollama) never sees half a file.
+    A reader (the catalogue, Ollama) never sees half a file, and a failed write leaves the old one.
     """
-    try:
-        writer.write_header_to_file()
-        writer.write_kv_data_to_file()
-        writer.write_tensors_to_file()
-    finally:
-        writer.close()
-    tmp.replace(path)
-    return path
+    with writing(path) as tmp:
+        try:
+            writer.write_header_to_file(path=tmp)
+            writer.write_kv_data_to_file()
+            writer.write_tensors_to_file()
+        finally:
+            writer.close()
+    return Path(path)
 
 
-__all__ = ["export_adapter", "gguf_tensor_name", "lora_tensors", "permute_rows"]
+__all__ = ["export_adapter", "gguf_tensor_name", "lora_tensors", "permute_rows", "write_gguf"]

@@ -21,7 +21,7 @@ import numpy as np
 from playground.config import Progress, no_progress
 from playground.errors import BackendError, BackendUnavailable, TrainingError
 from playground.finetune import registry
-from playground.finetune.export import finish_gguf
+from playground.finetune.export import write_gguf
 from playground.finetune.pipeline import BaseModel
 from playground.finetune.registry import FineTune
 from playground.models.ollama import OllamaBackend, record_lineage
@@ -52,8 +52,7 @@ def merge_adapter(adapter_path: str | Path, base_path: str | Path, out_path: str
     lora = {t.name: t for t in adapter.tensors}
     arch = str(base.fields["general.architecture"].contents())
     out_path = Path(out_path)
-    tmp = out_path.with_name(f".{out_path.name}.part")
-    writer = GGUFWriter(str(tmp), arch=arch)
+    writer = GGUFWriter(None, arch=arch)
     for name, f in base.fields.items():
         if name.startswith("GGUF.") or name in ("general.architecture", "general.name", "general.file_type"):
             continue
@@ -77,7 +76,7 @@ def merge_adapter(adapter_path: str | Path, base_path: str | Path, out_path: str
         merged += 1
     if not merged:
         raise TrainingError(f"no tensor of {adapter_path} matches {base_path}: is the adapter for this base?")
-    return finish_gguf(writer, tmp, out_path)
+    return write_gguf(writer, out_path)
 
 
 def _refused(err: BackendError) -> bool:

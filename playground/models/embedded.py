@@ -11,6 +11,7 @@ so token counts are exact and the context window is checked before any work.
 
 from __future__ import annotations
 
+import codecs
 import functools
 import importlib.util
 import threading
@@ -321,7 +322,8 @@ class EmbeddedBackend:
                 # before it skips part of its prefill, and its time to first token depends on what ran first.
                 llm.reset()
                 llm.set_seed(params.seed)
-                pending = b""  # bytes of a character split across tokens
+                # A character can be split across tokens: the decoder holds its first bytes until the rest come.
+                decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
                 for token in llm.generate(
                     tokens,
                     temp=params.temperature,
@@ -333,34 +335,17 @@ class EmbeddedBackend:
                     if llama_cpp.llama_vocab_is_eog(vocab, token):
                         break
                     counts.completion_tokens += 1
-                    pending += llm.detokenize([token])
-                    text, pending = _decode_prefix(pending)
+                    text = decoder.decode(llm.detokenize([token]))
                     if text:
                         yield text
                     if counts.completion_tokens >= budget:
                         break
-                if pending:
-                    yield pending.decode("utf-8", errors="replace")
+                if tail := decoder.decode(b"", final=True):
+                    yield tail
             finally:
                 self._busy.release()
 
         return Generation(pieces(), lambda: counts)
-
-
-def _decode_prefix(data: bytes) -> tuple[str, bytes]:
-    """Decode the longest valid UTF-8 prefix; keep an incomplete trailing character for later.
-
-    >>> _decode_prefix("é".encode() + b"\\xe2\\x82")
-    ('é', b'\\xe2\\x82')
-    >>> _decode_prefix(b"ok")
-    ('ok', b'')
-    """
-    for cut in range(len(data), max(len(data) - 4, -1), -1):
-        try:
-            return data[:cut].decode("utf-8"), data[cut:]
-        except UnicodeDecodeError:
-            continue
-    return data.decode("utf-8", errors="replace"), b""
 
 
 __all__ = [
