@@ -60,6 +60,7 @@ if st.button("Ask", type="primary", disabled=not question.strip()):
             retrieval=RetrievalSettings(top_k=top_k),
             generation=GenerationParams(max_tokens=max_tokens, seed=int(seed)),
             prompts=PromptSettings(rag_template=template),
+            documents=index.files if index is not None else None,
         )
     except PlaygroundError as err:
         st.error(str(err))

@@ -1,7 +1,5 @@
 """Fine-tune: the workspace's documents → training data (checked against held-out questions) → LoRA → catalogue."""
 
-from dataclasses import replace
-
 import pandas as pd
 import streamlit as st
 
@@ -11,8 +9,7 @@ from playground.finetune.dataset import (
     QA_PROMPT,
     Dataset,
     build_dataset,
-    check_leakage,
-    held_out_questions,
+    edit_dataset,
     import_dataset,
 )
 from playground.finetune.pipeline import TrainingJob, resolve_base
@@ -147,18 +144,11 @@ edited = st.data_editor(
         "answer": st.column_config.TextColumn(width="large"),
     },
 )
-if not edited.equals(rows):
-    # Edits replace the user and assistant messages; the result is checked for leaks again.
-    examples = []
-    for i, row in edited.iterrows():  # rows keep their index: rows can be deleted, not added
-        example = dataset.examples[int(i)]
-        messages = [dict(m) for m in example.messages]
-        user = max(j for j, m in enumerate(messages) if m["role"] == "user")
-        messages[user]["content"], messages[-1]["content"] = str(row["question"]), str(row["answer"])
-        examples.append(replace(example, messages=messages, origin="edited"))
-    kept, report = check_leakage(examples, held_out_questions(ws.name, _held_out_extra()))
-    if st.button(f"Keep the edits ({len(kept)} examples)"):
-        st.session_state["ft_dataset"] = Dataset(kept, dataset.settings, report, dataset.facts)
+if not edited.equals(rows):  # rows keep their index: they can be deleted or edited, not added
+    edits = {int(i): (str(row["question"]), str(row["answer"])) for i, row in edited.iterrows()}
+    changed = edit_dataset(dataset, edits, workspace=ws.name, heldout_extra=_held_out_extra())
+    if st.button(f"Keep the edits ({len(changed.examples)} examples)"):
+        st.session_state["ft_dataset"] = changed
         st.rerun()
 st.download_button(
     "Download JSONL", dataset.to_jsonl(), file_name=f"{ws.name}-dataset-{dataset.hash}.jsonl", mime="application/jsonl"
@@ -232,7 +222,8 @@ if st.button("Train", type="primary", disabled=bool(job and job.running)):
             max_seq_length=int(seq), seed=int(lora_seed), precision=precision, top_layers=int(top_layers),
         )  # fmt: skip
         base = resolve_base(next(m for m in bases if m.id == base_id), ui.catalogue())
-        job = TrainingJob(dataset, lora, base, name).start()
+        corpus = {"workspace": ws.name, "files": ui.documents()}  # so only this workspace offers it as its own
+        job = TrainingJob(dataset, lora, base, name, corpus=corpus).start()
         st.session_state["ft_job"] = job
     except PlaygroundError as err:
         st.error(str(err))

@@ -56,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask = sub.add_parser("ask", help="four answers: base, base+rag, ft, ft+rag")
     _add_docs_args(ask)
     ask.add_argument("--base", help="base model id or name (default: the embedded SmolLM2)")
-    ask.add_argument("--finetuned", help="fine-tuned model id or name (default: the base model)")
+    ask.add_argument("--finetuned", help=FINETUNED_HELP)
     ask.add_argument("--max-tokens", type=int, default=GenerationParams().max_tokens)
     ask.add_argument("--temperature", type=float, default=GenerationParams().temperature)
     ask.add_argument("--seed", type=int, default=GenerationParams().seed)
@@ -78,11 +78,7 @@ def _add_eval_parser(sub: Any) -> None:
     p.add_argument("--generate", type=int, metavar="N", help="evaluate N questions generated from the documents")
     p.add_argument("--limit", type=int, default=0, help=EvalConfig.help("limit"))
     p.add_argument("--base", help="base model id or name (default: the embedded SmolLM2)")
-    p.add_argument(
-        "--finetuned",
-        help="fine-tuned model id or name (default: the base's fine-tune when there is exactly one, "
-        "else the base model again; 'base' forces that)",
-    )
+    p.add_argument("--finetuned", help=FINETUNED_HELP)
     p.add_argument(
         "--conditions", default=",".join(EvalConfig().conditions), help="comma-separated: base,base+rag,ft,ft+rag"
     )
@@ -133,6 +129,26 @@ def _add_finetune_parser(sub: Any) -> None:
     )
     p.add_argument("--json", action="store_true", help="print JSON instead of a readable summary")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+
+
+FINETUNED_HELP = (
+    "fine-tuned model id or name (default, as in the web app: the shipped fine-tune trained on exactly these "
+    "documents, else the base model again; 'base' forces the base)"
+)
+
+
+def _models(args: argparse.Namespace, catalogue: Any, index: Any) -> tuple[Any, Any]:
+    """The base and fine-tuned models: as named, else the defaults the web app picks for these documents."""
+    from playground.models import default_finetune
+
+    base = catalogue.resolve(args.base)
+    if args.finetuned:
+        finetuned = None if args.finetuned == "base" else catalogue.resolve(args.finetuned)
+    else:
+        finetuned = default_finetune(catalogue.listing().models, base, index.files)
+    if not args.quiet:
+        print(f"Fine-tuned slot: {finetuned.id if finetuned else 'the base model again'}", file=sys.stderr)
+    return base, finetuned
 
 
 def _index(args: argparse.Namespace) -> tuple[Any, Any]:
@@ -191,9 +207,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from playground.compare import compare
 
     catalogue = _catalogue(args.no_ollama)
-    base = catalogue.resolve(args.base)
-    finetuned = catalogue.resolve(args.finetuned) if args.finetuned else None
+    catalogue.resolve(args.base)  # a wrong model name fails before the index is built
     _, index = _index(args)
+    base, finetuned = _models(args, catalogue, index)
     run = compare(
         args.question,
         catalogue=catalogue,
@@ -202,6 +218,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
         index=index,
         retrieval=_retrieval(args),
         generation=GenerationParams(temperature=args.temperature, seed=args.seed, max_tokens=args.max_tokens),
+        documents=index.files,
     )
     for i, condition in enumerate(run.conditions):
         if not args.quiet:
@@ -291,7 +308,6 @@ def cmd_models(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     from playground.evaluate import EvalConfig, evaluate, summarize, write_card
     from playground.evaluate.questions import generate_questions, load_question_file
-    from playground.models import default_finetune
 
     progress = (lambda f, m: None) if args.quiet else _progress
     if args.reproduce:
@@ -309,14 +325,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
         bootstrap=args.bootstrap,
     )
     catalogue = _catalogue(args.no_ollama)
-    base = catalogue.resolve(args.base)
-    if args.finetuned:
-        finetuned = None if args.finetuned == "base" else catalogue.resolve(args.finetuned)
-    else:
-        finetuned = default_finetune(catalogue.listing().models, base)
-    if not args.quiet:
-        print(f"Fine-tuned slot: {finetuned.id if finetuned else 'the base model again'}", file=sys.stderr)
+    catalogue.resolve(args.base)  # a wrong model name fails before the index is built
     _, index = _index(args)
+    base, finetuned = _models(args, catalogue, index)
     if args.generate is not None:
         questions = generate_questions(index.nodes, limit=args.generate, name=f"generated-{args.generate}")
     run = evaluate(
@@ -383,12 +394,13 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     workspace = args.workspace or default_workspace(args.docs)
     heldout = [args.docs if args.docs.is_dir() else args.docs.parent, *args.heldout]
     on_leak = "refuse" if args.refuse_leaks else "drop"
+    files = load_path(args.docs)
+    corpus = {"workspace": workspace, "files": {f.file_name: f.sha256 for f in files if f.ok}}
     if args.dataset:
         dataset = import_dataset(
             args.dataset.read_text(encoding="utf-8"), workspace=workspace, heldout_extra=heldout, on_leak=on_leak
         )
     else:
-        files = load_path(args.docs)
         chunks = chunk([f for f in files if f.ok], ChunkSettings(args.chunk_size, args.chunk_overlap))
         dataset = build_dataset(
             chunks, chosen.dataset, workspace=workspace, heldout_extra=heldout, on_leak=on_leak, progress=progress
@@ -402,7 +414,7 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     out_dir, name = args.out, args.name or chosen.name or f"{slug(workspace)}-ft"
     if out_dir is not None and out_dir.suffix == ".gguf":
         out_dir, name = out_dir.parent, args.name or out_dir.stem
-    ft, result = finetune(dataset, chosen.lora, base=base, name=name, out_dir=out_dir, progress=progress)
+    ft, result = finetune(dataset, chosen.lora, base=base, name=name, out_dir=out_dir, corpus=corpus, progress=progress)
     if args.register_ollama is not None:
         from playground.finetune.ollama import register_ollama
         from playground.models.ollama import OllamaBackend

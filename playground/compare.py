@@ -11,14 +11,14 @@ from __future__ import annotations
 import re
 import string
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 from playground.config import GenerationParams, RetrievalSettings
 from playground.errors import ConfigError, PlaygroundError
 from playground.index import Hit
-from playground.models import Catalogue, Message, Metrics, ModelInfo
+from playground.models import Catalogue, Message, Metrics, ModelInfo, corpus_note
 
 CONDITIONS = ("base", "base+rag", "ft", "ft+rag")
 LABELS = {"base": "Base", "base+rag": "Base+RAG", "ft": "Fine-tuned", "ft+rag": "Fine-tuned+RAG"}
@@ -202,8 +202,13 @@ def compare(
     retrieval: RetrievalSettings | None = None,
     generation: GenerationParams | None = None,
     prompts: PromptSettings | None = None,
+    documents: Mapping[str, str] | None = None,
 ) -> CompareRun:
-    """Retrieve once and set up the four conditions; nothing is generated until they are iterated."""
+    """Retrieve once and set up the four conditions; nothing is generated until they are iterated.
+
+    ``documents`` (file name -> sha256, e.g. ``index.files``) lets the Fine-tuned cards say when their
+    model was trained on other documents.
+    """
     question = question.strip()
     if not question:
         raise ConfigError("the question is empty: type a question first")
@@ -226,6 +231,8 @@ def compare(
     if finetuned is None:
         finetuned = base
         ft_note = "No fine-tuned model chosen yet: this slot runs the base model."
+    elif documents is not None:
+        ft_note = corpus_note(finetuned, documents)
     runs = []
     for condition in CONDITIONS:
         model = finetuned if condition.startswith("ft") else base

@@ -25,7 +25,7 @@ import json
 import random
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,7 @@ from playground.finetune.settings import DatasetSettings
 from playground.heldout import Leak, held_out, leaks
 from playground.index import Hit
 from playground.models import Catalogue, Message
+from playground.storage import write_atomic
 from playground.text import normalize
 
 # -- questions and paraphrases (deterministic) from the facts playground.facts finds ---------------
@@ -211,10 +212,7 @@ class Dataset:
         return "".join(json.dumps(e.as_dict(), ensure_ascii=False) + "\n" for e in self.examples)
 
     def save(self, path: str | Path) -> Path:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(self.to_jsonl(), encoding="utf-8")
-        return path
+        return write_atomic(path, self.to_jsonl())
 
 
 def parse_jsonl(text: str, name: str = "dataset.jsonl") -> list[Example]:
@@ -439,6 +437,30 @@ def build_dataset(
     return Dataset(examples, s, report, facts=len(facts))
 
 
+def edit_dataset(
+    dataset: Dataset,
+    edits: dict[int, tuple[str, str]],
+    *,
+    workspace: str,
+    heldout_extra: Iterable[str | Path] = (),
+) -> Dataset:
+    """The dataset after a person's edits in the preview table, checked for leaks again.
+
+    ``edits`` maps each example kept (by its position) to its new question and answer; examples
+    not named are deleted. An edited example's origin says so.
+    """
+    examples = []
+    for i, (question, answer) in edits.items():
+        example = dataset.examples[i]
+        messages = [dict(m) for m in example.messages]
+        user = max(j for j, m in enumerate(messages) if m["role"] == "user")
+        changed = (messages[user]["content"], messages[-1]["content"]) != (question, answer)
+        messages[user]["content"], messages[-1]["content"] = question, answer
+        examples.append(replace(example, messages=messages, origin="edited") if changed else example)
+    kept, report = check_leakage(examples, held_out_questions(workspace, heldout_extra))
+    return Dataset(kept, dataset.settings, report, dataset.facts)
+
+
 def import_dataset(
     text: str,
     *,
@@ -461,6 +483,7 @@ __all__ = [
     "LeakageReport",
     "build_dataset",
     "check_leakage",
+    "edit_dataset",
     "extract_facts",
     "gap_question",
     "held_out_questions",

@@ -91,12 +91,17 @@ def finetune(
     base: BaseModel,
     name: str,
     out_dir: str | Path | None = None,
+    corpus: dict[str, Any] | None = None,
     adapter_dtype: str = "f16",
     progress: Progress = no_progress,
     on_step: StepCallback | None = None,
     cancel: threading.Event | None = None,
 ) -> tuple[FineTune, TrainResult]:
-    """Train, write ``<out_dir>/<name>.gguf`` (default: the models folder) and record it in the registry."""
+    """Train, write ``<out_dir>/<name>.gguf`` (default: the models folder) and record it in the registry.
+
+    ``corpus`` (``{"workspace": name, "files": {file name: sha256}}``) records which documents the data
+    came from: a workspace offers a fine-tune as its own only when it was trained on its documents.
+    """
     name = slug(name)
     result = train(
         dataset, lora, base_path=base.path, progress=lambda f, m: progress(0.97 * f, m), on_step=on_step, cancel=cancel
@@ -130,6 +135,7 @@ def finetune(
         device=result.device,
         cancelled=result.cancelled,
         leakage=dataset.leakage.summary(),
+        corpus=corpus or {},
     )
     registry.save(ft)
     progress(1.0, f"Saved {target.name}: {result.steps} steps in {result.seconds:.0f} s")
@@ -145,6 +151,7 @@ class TrainingJob:
     base: BaseModel
     name: str
     out_dir: Path | None = None
+    corpus: dict[str, Any] = field(default_factory=dict)
     state: str = "pending"  # pending, running, done, cancelled, failed
     fraction: float = 0.0
     message: str = ""
@@ -186,6 +193,7 @@ class TrainingJob:
                 base=self.base,
                 name=self.name,
                 out_dir=self.out_dir,
+                corpus=self.corpus,
                 progress=self._progress,
                 on_step=lambda step, loss: self.losses.append((step, loss)),
                 cancel=self._cancel,

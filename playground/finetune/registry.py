@@ -18,7 +18,7 @@ from playground.errors import ModelNotFound
 from playground.models import embedded
 from playground.storage import write_atomic
 
-RECORD_SUFFIX = ".finetune.json"
+RECORD_SUFFIX = embedded.RECORD_SUFFIX
 SHIPPED_ADAPTERS = embedded.SHIPPED_ADAPTERS
 
 
@@ -40,6 +40,7 @@ class FineTune:
     device: str = "cpu"
     cancelled: bool = False
     leakage: str = ""  # the held-out check's summary line
+    corpus: dict[str, Any] = field(default_factory=dict)  # {"workspace": name, "files": {file name: sha256}}
     ollama: str | None = None  # the Ollama model it was registered as, if any
 
     @property

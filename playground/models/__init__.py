@@ -6,7 +6,7 @@ message instead of models; the others keep working.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from playground.config import GenerationParams
@@ -28,11 +28,54 @@ def default_base(models: list[ModelInfo]) -> ModelInfo:
     return next((m for m in models if m.id == DEFAULT_MODEL), models[0])
 
 
-def default_finetune(models: list[ModelInfo], base: ModelInfo) -> ModelInfo | None:
-    """The fine-tuned model that goes with ``base``: its fine-tune when exactly one is listed, else None
-    (the Fine-tuned slots then run the base model again, and say so). The one rule for the UI and the CLI."""
-    tuned = [m for m in models if m.finetuned_from == base.id]
+def trained_on(model: ModelInfo) -> dict[str, str]:
+    """The documents a fine-tune was trained on (file name -> sha256), when its record says; else {}."""
+    files = (model.details.get("corpus") or {}).get("files") or {}
+    return dict(files) if isinstance(files, dict) else {}
+
+
+def default_finetune(models: list[ModelInfo], base: ModelInfo, documents: Mapping[str, str]) -> ModelInfo | None:
+    """The fine-tuned model a workspace starts with: the shipped fine-tune of ``base`` trained on exactly
+    these ``documents`` (file name -> sha256), when there is one; else None, and the Fine-tuned slots run the
+    base model again and say so. A fine-tune someone trained is used once they choose it, never by default.
+    The one rule for the pages, ``ask``, ``eval`` and the bench.
+
+    >>> base = ModelInfo("embedded", "b")
+    >>> shipped = ModelInfo("embedded", "s", finetuned_from=base.id,
+    ...                     details={"shipped": True, "corpus": {"files": {"a.md": "1"}}})
+    >>> default_finetune([base, shipped], base, {"a.md": "1"}).name
+    's'
+    >>> default_finetune([base, shipped], base, {"a.md": "2"}) is None  # other documents
+    True
+    """
+    wanted = dict(documents)
+    tuned = [
+        m
+        for m in models
+        if m.finetuned_from == base.id and m.details.get("shipped") and wanted and trained_on(m) == wanted
+    ]
     return tuned[0] if len(tuned) == 1 else None
+
+
+def corpus_note(model: ModelInfo, documents: Mapping[str, str]) -> str | None:
+    """What a Fine-tuned card says when its model was not trained on these documents; None when it was.
+
+    >>> m = ModelInfo("embedded", "s", details={"corpus": {"workspace": "sample", "files": {"a.md": "1"}}})
+    >>> corpus_note(m, {"a.md": "1"}) is None
+    True
+    >>> print(corpus_note(m, {"b.md": "2"}))
+    Fine-tuned on other documents (workspace 'sample'): what it learned, and the sources it names, are not these.
+    """
+    files = trained_on(model)
+    if not files:
+        return "No record says which documents this fine-tune learned from: it may name sources that are not here."
+    if files == dict(documents):
+        return None
+    where = (model.details.get("corpus") or {}).get("workspace")
+    return (
+        f"Fine-tuned on other documents{f' (workspace {where!r})' if where else ''}: "
+        "what it learned, and the sources it names, are not these."
+    )
 
 
 class Catalogue:
@@ -87,6 +130,8 @@ __all__ = [
     "Message",
     "Metrics",
     "ModelInfo",
+    "corpus_note",
     "default_base",
     "default_finetune",
+    "trained_on",
 ]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import codecs
 import functools
 import importlib.util
+import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -132,6 +133,19 @@ def quantization_name(file_type: Any) -> str:
         return ""
 
 
+RECORD_SUFFIX = ".finetune.json"  # an adapter's training record sits beside it: <name>.finetune.json
+
+
+def adapter_record(adapter_path: str | Path) -> dict[str, Any]:
+    """The training record beside an adapter (see ``playground.finetune.registry``); {} when there is none."""
+    path = Path(adapter_path)
+    try:
+        data = json.loads(path.with_name(path.stem + RECORD_SUFFIX).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
 def describe_gguf(path: Path, name: str) -> ModelInfo:
     meta = gguf_metadata(path)
     arch = str(meta.get("general.architecture", ""))
@@ -210,7 +224,7 @@ class EmbeddedBackend:
                 except Exception:
                     continue
                 if meta.get("general.type") == "adapter":
-                    adapters.append((path, meta))
+                    adapters.append((path, meta | {"shipped": True}))
         by_name = {b.name: b for b in bases} | {str(b.details.get("general.name", "")).lower(): b for b in bases}
         models = list(bases)
         for path, meta in adapters:
@@ -228,7 +242,13 @@ class EmbeddedBackend:
                     finetuned_from=base.id,
                     path=base.path,
                     adapter_path=str(path),
-                    details={"lora_alpha": meta.get("adapter.lora.alpha")},
+                    details={
+                        "lora_alpha": meta.get("adapter.lora.alpha"),
+                        # What it was trained on (workspace, document hashes), so a workspace's default
+                        # fine-tune is one trained on its documents, and any other says so in its cards.
+                        "corpus": adapter_record(path).get("corpus") or {},
+                        "shipped": bool(meta.get("shipped")),
+                    },
                 )
             )
         return models
@@ -350,8 +370,10 @@ class EmbeddedBackend:
 
 __all__ = [
     "BUNDLED_NAME",
+    "RECORD_SUFFIX",
     "SHIPPED_ADAPTERS",
     "EmbeddedBackend",
+    "adapter_record",
     "bundled_model_path",
     "describe_gguf",
     "gguf_metadata",

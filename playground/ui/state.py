@@ -77,6 +77,12 @@ def index_state() -> str:
     return saved_index_state(ws.name, files, ws.chunk_settings(), cache.embed_model().model_name)
 
 
+def documents() -> dict[str, str]:
+    """The current workspace's readable documents: file name -> sha256 (parsed once, cached)."""
+    ws = workspace()
+    return {f.file_name: f.sha256 for f in cache.workspace_documents(ws.name, ws.signature()) if f.ok}
+
+
 def questions() -> list[dict[str, str]]:
     return workspace().questions()
 
@@ -105,7 +111,7 @@ def chosen_models(models: Listing) -> tuple[ModelInfo | None, ModelInfo | None]:
         st.session_state["base_model"] = base_id
     ft_id = st.session_state.get("ft_model")
     if ft_id != SAME and ft_id not in by_id:
-        tuned = default_finetune(models.models, by_id[base_id])
+        tuned = default_finetune(models.models, by_id[base_id], documents())
         ft_id = tuned.id if tuned else SAME
         st.session_state["ft_model"] = ft_id
     return by_id[base_id], None if ft_id == SAME else by_id[ft_id]
@@ -121,6 +127,7 @@ __all__ = [
     "catalogue",
     "chosen_models",
     "current_index",
+    "documents",
     "history",
     "index_state",
     "listing",
