@@ -9,8 +9,8 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from playground import ui
-from playground.ui import cache
 from playground.models import Catalogue
+from playground.ui import cache
 
 from .helpers import ROOT, SAMPLE_DOCS, FakeBackend, write_lora_adapter
 from .ollama_replay import unused_url
