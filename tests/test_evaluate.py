@@ -419,3 +419,31 @@ def test_evaluate_page_runs_two_questions_and_plots_the_four_conditions(monkeypa
     assert [b.label for b in at.get("download_button")] == ["Card (MD)", "Card (JSON)", "Card (HTML)"]
     table = next(d.value for d in at.dataframe if "condition" in d.value.columns)
     assert list(table["condition"]) == labels and set(table["n"]) == {2}
+
+
+def test_cost_figure_names_every_condition_when_points_coincide():
+    from playground.evaluate.report import ConditionSummary, Interval, Summary, cost_figure
+
+    def condition(name: str, latency: float, correct: float) -> ConditionSummary:
+        cost: dict[str, float | None] = {
+            "latency_s": latency,
+            "first_token_s": 0.1,
+            "prompt_tokens": 80.0,
+            "tokens_per_s": 20.0,
+        }
+        scores = {"correct": Interval(correct, correct - 0.1, correct + 0.1)}
+        return ConditionSummary(name, "m", 10, 0, scores, cost)
+
+    # Base and Fine-tuned on one spot, Fine-tuned+RAG a hair from Base+RAG.
+    spots = {"base": (1.0, 0.3), "ft": (1.0, 0.3), "base+rag": (2.0, 0.8), "ft+rag": (2.01, 0.8)}
+    summary = Summary("r", "q", 10, 10, {c: condition(c, *spots[c]) for c in CONDITIONS})
+    fig = cost_figure(summary)
+
+    assert fig.layout.showlegend is True
+    assert [t.name for t in fig.data] == list(LABELS.values()), "each condition once, in the legend"
+    assert all(t.showlegend is not False for t in fig.data)
+    assert len({(t.marker.color, t.marker.symbol) for t in fig.data}) == 4, "four marks a person can tell apart"
+    hover = {t.name: t.hovertemplate for t in fig.data}
+    assert all(f"<b>{label}</b>" in hover[label] for label in LABELS.values())
+    assert "same spot as Fine-tuned" in hover["Base"] and "same spot as Base+RAG" in hover["Fine-tuned+RAG"]
+    assert "same spot as Fine-tuned+RAG" in hover["Base+RAG"] and "Base+RAG" not in hover["Base"]

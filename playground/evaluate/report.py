@@ -346,40 +346,76 @@ def accuracy_figure(summary: Summary) -> Any:
     return fig
 
 
+# Filled marks for the base model, rings for the fine-tune; circles without retrieval, diamonds with it.
+# A ring is drawn around a dot, so two conditions on the same spot (a fine-tune that learned nothing
+# the questions ask, or the ft slot repeating the base model) both stay visible.
+COST_MARKERS = {
+    "base": {"symbol": "circle", "size": 12},
+    "base+rag": {"symbol": "diamond", "size": 12},
+    "ft": {"symbol": "circle-open", "size": 24, "line": {"width": 3}},
+    "ft+rag": {"symbol": "diamond-open", "size": 24, "line": {"width": 3}},
+}
+
+
+def _same_spot(points: dict[str, tuple[float, float]], x_span: float) -> dict[str, list[str]]:
+    """For each condition, the others drawn on (nearly) the same spot: within 3% of the x span and 3 points.
+
+    >>> _same_spot({"base": (1.0, 0.5), "ft": (1.01, 0.5), "base+rag": (3.0, 0.9)}, 4.0)
+    {'base': ['ft'], 'ft': ['base'], 'base+rag': []}
+    """
+    return {
+        c: [o for o, (ox, oy) in points.items() if o != c and abs(ox - x) <= 0.03 * x_span and abs(oy - y) <= 0.03]
+        for c, (x, y) in points.items()
+    }
+
+
 def cost_figure(summary: Summary) -> Any:
-    """Accuracy against mean latency: up and to the left is better."""
+    """Accuracy against mean latency: up and to the left is better.
+
+    Conditions are named by a legend in their colours and marks, and on hover; not by text beside
+    the marks, which collides whenever two conditions score and cost about the same.
+    """
     import plotly.graph_objects as go
 
-    fig = go.Figure()
+    points = {}
     for condition, s in summary.conditions.items():
         latency, correct = s.cost["latency_s"], s.scores["correct"]
-        if latency is None or math.isnan(correct.mean):
-            continue
+        if latency is not None and not math.isnan(correct.mean):
+            points[condition] = (latency, correct.mean)
+    x_max = 1.25 * max((x for x, _ in points.values()), default=1.0) + 0.1
+    neighbours = _same_spot(points, x_max)
+    fig = go.Figure()
+    for condition, (latency, accuracy) in points.items():
+        s = summary.conditions[condition]
+        correct = s.scores["correct"]
+        also = ", ".join(LABELS[o] for o in neighbours[condition])
         fig.add_scatter(
             x=[latency],
-            y=[correct.mean],
-            mode="markers+text",
+            y=[accuracy],
+            mode="markers",
             name=s.label,
-            text=[s.label],
-            textposition="bottom center" if condition.startswith("ft") else "top center",  # ft often sits on base
-            marker={"color": COLORS[condition], "size": 14},
+            marker={"color": COLORS[condition], **COST_MARKERS[condition]},
             error_y={
                 "type": "data",
                 "symmetric": False,
-                "array": [correct.high - correct.mean],
-                "arrayminus": [correct.mean - correct.low],
+                "array": [correct.high - accuracy],
+                "arrayminus": [accuracy - correct.low],
+                "color": COLORS[condition],
             },
             customdata=[[_fmt(s.cost["prompt_tokens"], 0), _fmt(s.cost["tokens_per_s"], 1)]],
-            hovertemplate="%{y:.2f} correct at %{x:.2f} s<br>%{customdata[0]} prompt tokens, %{customdata[1]} tok/s",
+            hovertemplate=f"<b>{s.label}</b><br>%{{y:.0%}} correct at %{{x:.2f}} s<br>"
+            "%{customdata[0]} prompt tokens, %{customdata[1]} tok/s"
+            + (f"<br>same spot as {also}" if also else "")
+            + "<extra></extra>",
         )
-    latencies = [s.cost["latency_s"] or 0.0 for s in summary.conditions.values()]
     fig.update_layout(
         title="Accuracy vs latency",
-        showlegend=False,
-        xaxis={"title": "mean latency per answer (s)", "range": [0, 1.25 * max(latencies, default=1.0) + 0.1]},
-        yaxis={"title": "correct", "range": [-0.08, 1.05], "tickformat": ".0%"},
-        height=420,
-        margin={"l": 10, "r": 10, "t": 60, "b": 10},
+        showlegend=True,
+        legend={"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom", "itemsizing": "constant"},
+        xaxis={"title": "mean latency per answer (s)", "range": [0, x_max]},
+        yaxis={"title": "correct", "range": [-0.08, 1.08], "tickformat": ".0%"},
+        height=440,
+        margin={"l": 10, "r": 10, "t": 90, "b": 10},
     )
     return fig
 
