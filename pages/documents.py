@@ -3,6 +3,7 @@
 import streamlit as st
 
 from playground import ChunkSettings, PlaygroundError, ui
+from playground.config import max_file_bytes
 from playground.documents import SUPPORTED_EXTENSIONS
 
 ui.via_app(__file__)
@@ -13,11 +14,18 @@ st.caption(f"Workspace **{ws.name}** · stored in `{ws.dir}`")
 
 # -- upload: each file succeeds or fails alone; the uploader is emptied once its files are kept -------
 uploader_key = f"upload-{st.session_state.get('uploads', 0)}"
+try:  # the server refuses anything above its own maxUploadSize (.streamlit/config.toml) whatever we accept
+    limit_mb = min(max_file_bytes() // (1024 * 1024), st.get_option("server.maxUploadSize"))
+except PlaygroundError as err:
+    st.error(str(err))
+    st.stop()
 uploads = st.file_uploader(
     "Add documents",
     accept_multiple_files=True,
     key=uploader_key,
-    help=f"Supported: {', '.join(SUPPORTED_EXTENSIONS)}. A file with the name of one already here replaces it.",
+    max_upload_size=limit_mb,  # the drop zone states the real limit, not Streamlit's default
+    help=f"Supported: {', '.join(SUPPORTED_EXTENSIONS)}, up to {limit_mb} MB per file. "
+    "A file with the name of one already here replaces it.",
 )
 if uploads:
     results = ws.add([(u.name, u.getvalue()) for u in uploads])
@@ -32,28 +40,36 @@ if last := st.session_state.get("last_upload"):
     for row in failed:
         st.error(f"**{row['file']}** was not added: {row['error']}")
 
+# -- what each file became: the documents, then the uploads refused (kept on disk, so a reload shows them)
 signature = ws.signature()
+refused = ws.refused()
+settings = ws.chunk_settings()
+files = ui.workspace_documents(ws.name, signature) if signature else []
+chunks = ui.workspace_chunks(ws.name, signature, (settings.chunk_size, settings.chunk_overlap)) if signature else []
+per_file: dict[str, int] = {}
+for node in chunks:
+    per_file[node.metadata["file_name"]] = per_file.get(node.metadata["file_name"], 0) + 1
+
 if not signature:
     st.info(
         "This workspace has no documents yet. Upload PDF, Word, HTML, Markdown or text files above, "
         "or switch to the **sample** workspace in the sidebar."
     )
+if files or refused:
+    st.subheader(f"{len(files)} document(s)" + (f", {len(refused)} upload(s) refused" if refused else ""))
+    st.dataframe(
+        [{**f.as_row(), "chunks": per_file.get(f.file_name, 0)} for f in files] + [r.as_row() for r in refused],
+        width="stretch",
+        hide_index=True,
+        column_order=["file", "type", "status", "pages", "chunks", "chars", "error"],
+    )
+if refused and st.button("Clear refused uploads", help="Forget the uploads that were not added (nothing else changes)"):
+    ws.clear_refused()
+    st.session_state.pop("last_upload", None)
+    st.rerun()
+if not signature:
     st.stop()
 
-files = ui.workspace_documents(ws.name, signature)
-settings = ws.chunk_settings()
-chunks = ui.workspace_chunks(ws.name, signature, (settings.chunk_size, settings.chunk_overlap))
-per_file: dict[str, int] = {}
-for node in chunks:
-    per_file[node.metadata["file_name"]] = per_file.get(node.metadata["file_name"], 0) + 1
-
-st.subheader(f"{len(files)} document(s)")
-st.dataframe(
-    [{**f.as_row(), "chunks": per_file.get(f.file_name, 0)} for f in files],
-    width="stretch",
-    hide_index=True,
-    column_order=["file", "type", "status", "pages", "chunks", "chars", "error"],
-)
 with st.expander("Remove documents"):
     doomed = st.multiselect("Documents to remove", ws.file_names())
     if st.button("Remove", disabled=not doomed):

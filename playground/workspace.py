@@ -4,6 +4,7 @@ Layout under ``$PLAYGROUND_HOME/workspaces/<name>/``::
 
     documents/        the uploaded files, as uploaded (only those that parsed)
     settings.json     chunk size and overlap
+    refused.json      uploads that were not kept: name, size, type, reason and when (one per name)
     questions.jsonl   the workspace's question set, when it has one
     indexes/          saved indexes (see playground.index)
 
@@ -17,8 +18,10 @@ import json
 import re
 import shutil
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from llama_index.core.schema import TextNode
 
@@ -66,6 +69,28 @@ def default_workspace(path: str | Path) -> str:
 
 
 @dataclass(frozen=True)
+class Refusal:
+    """An upload that was not kept, and why; remembered so a reload still shows it."""
+
+    file_name: str
+    size_bytes: int
+    file_type: str
+    reason: str
+    when: str  # UTC, ISO 8601 to the second
+
+    def as_row(self) -> dict[str, Any]:
+        """A row of the same status table as :meth:`LoadedFile.as_row`."""
+        return {
+            "file": self.file_name,
+            "type": self.file_type,
+            "status": "refused",
+            "pages": None,
+            "chars": None,
+            "error": self.reason,
+        }
+
+
+@dataclass(frozen=True)
 class Workspace:
     """One workspace; cheap to create, everything is read from disk when asked."""
 
@@ -104,7 +129,10 @@ class Workspace:
         return tuple((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in self._paths())
 
     def add(self, files: Iterable[tuple[str, bytes]]) -> list[LoadedFile]:
-        """Parse uploads and keep those that parse; each result says ok or why not. Same name replaces."""
+        """Parse uploads and keep those that parse; each result says ok or why not. Same name replaces.
+
+        A refused upload is remembered (see :meth:`refused`) until one of that name is kept or it is cleared.
+        """
         self.create()
         results = []
         for name, data in files:
@@ -113,7 +141,45 @@ class Workspace:
             if loaded.ok:
                 write_atomic(self.docs_dir / safe, data)
             results.append(loaded)
+        self._note_refusals(results)
         return results
+
+    @property
+    def _refused_path(self) -> Path:
+        return self.dir / "refused.json"
+
+    def refused(self) -> list[Refusal]:
+        """The uploads that were not kept, the latest last; an unreadable record counts as none."""
+        try:
+            rows = json.loads(self._refused_path.read_text(encoding="utf-8"))
+            return [Refusal(**row) for row in rows]
+        except (OSError, ValueError, TypeError):  # missing, or damaged by hand: a record, not a document
+            return []
+
+    def clear_refused(self, names: Iterable[str] | None = None) -> None:
+        """Forget the refused uploads called ``names``, or all of them."""
+        drop = None if names is None else {Path(n).name for n in names}
+        self._save_refused([r for r in self.refused() if drop is not None and r.file_name not in drop])
+
+    def _note_refusals(self, results: list[LoadedFile]) -> None:
+        """Record the refused uploads and forget earlier refusals of names now kept (one record per name)."""
+        if not results:
+            return
+        when = datetime.now(UTC).isoformat(timespec="seconds")
+        by_name = {r.file_name: r for r in self.refused()}
+        for loaded in results:
+            by_name.pop(loaded.file_name, None)  # a newer refusal goes to the end
+            if not loaded.ok:
+                by_name[loaded.file_name] = Refusal(
+                    loaded.file_name, loaded.size_bytes, loaded.file_type, loaded.error or "", when
+                )
+        self._save_refused(list(by_name.values()))
+
+    def _save_refused(self, refusals: list[Refusal]) -> None:
+        if refusals:
+            write_atomic(self._refused_path, json.dumps([asdict(r) for r in refusals], indent=2))
+        else:
+            self._refused_path.unlink(missing_ok=True)
 
     def remove(self, name: str) -> None:
         path = self.docs_dir / Path(name).name

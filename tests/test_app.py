@@ -125,8 +125,10 @@ def test_documents_upload_build_browse_update_and_remove(monkeypatch):
     assert "unsupported file type '.exe'" in errors["setup.exe"]
     assert "above the 1 MB limit" in errors["huge.txt"]
     table = at.dataframe[0].value
-    assert sorted(table["file"]) == ["company_overview.md", "policies.docx"]
-    assert (table["chunks"] > 0).all()
+    kept = table[table["status"] == "ok"]
+    assert sorted(kept["file"]) == ["company_overview.md", "policies.docx"]
+    assert (kept["chunks"] > 0).all()
+    assert sorted(table[table["status"] == "refused"]["file"]) == ["broken.pdf", "huge.txt", "setup.exe"]
 
     # Bad chunk settings are a message naming the field; nothing is saved.
     at.number_input[0].set_value(64)
@@ -164,7 +166,8 @@ def test_documents_upload_build_browse_update_and_remove(monkeypatch):
 
     # The workspace persists: a new session (a browser reload) sees the same documents and index.
     again = page("documents.py", workspace="mine")
-    assert sorted(again.dataframe[0].value["file"]) == ["company_overview.md", "release_notes.txt"]
+    table = again.dataframe[0].value
+    assert sorted(table[table["status"] == "ok"]["file"]) == ["company_overview.md", "release_notes.txt"]
     assert again.metric[0].value == "2"
 
 
@@ -216,3 +219,31 @@ def test_a_bad_prompt_template_is_a_message_not_a_traceback():
     ask(at)
     assert not at.exception
     assert "needs the placeholder(s) {context}" in at.error[0].value
+
+
+def test_refused_uploads_stay_in_the_status_table_after_a_reload_until_cleared():
+    at = page("documents.py", workspace="mine")
+    uploader = at.file_uploader[0]
+    assert uploader.proto.max_upload_size_mb == 50, "the drop zone states our limit, not Streamlit's 200 MB"
+    assert "up to 50 MB per file" in uploader.proto.help
+    uploader.set_value(
+        [
+            ("broken.pdf", b"%PDF-1.7 this is not really a pdf", "application/pdf"),
+            ("company_overview.md", (SAMPLE_DOCS / "company_overview.md").read_bytes(), "text/markdown"),
+        ]
+    )
+    at.run()
+    assert not at.exception
+
+    again = page("documents.py", workspace="mine")  # a reload: a new session, nothing but the disk
+    assert not again.exception and not again.error, "the upload's messages belonged to the old session"
+    rows = again.dataframe[0].value.set_index("file")
+    assert rows.loc["company_overview.md", "status"] == "ok"
+    assert rows.loc["broken.pdf", "status"] == "refused"
+    assert rows.loc["broken.pdf", "error"], "the reason is kept with it"
+    assert "1 upload(s) refused" in again.subheader[0].value
+
+    next(b for b in again.button if b.label == "Clear refused uploads").click().run()
+    assert list(again.dataframe[0].value["file"]) == ["company_overview.md"]
+    assert not any(b.label == "Clear refused uploads" for b in again.button)
+    assert list(page("documents.py", workspace="mine").dataframe[0].value["file"]) == ["company_overview.md"]
