@@ -17,6 +17,35 @@ navigation = st.navigation(
     ]
 )
 
+
+def _show_new_workspace(shown: bool = True) -> None:
+    st.session_state["new_workspace_dialog"] = shown
+
+
+def _hide_new_workspace() -> None:
+    _show_new_workspace(False)
+
+
+# A dialog, not a popover: a popover stayed open over the Documents page after Create. The dialog is
+# drawn while the session says so (one opened by a button's click alone is gone on the next full rerun).
+@st.dialog("New workspace", on_dismiss=_hide_new_workspace)
+def new_workspace() -> None:
+    with st.form("new-workspace", border=False):
+        name = st.text_input("Name", placeholder="e.g. contracts-2026")
+        created = st.form_submit_button("Create", type="primary")
+    if created and not name.strip():
+        st.warning("Give the workspace a name.")
+    elif created:
+        try:
+            ui.set_workspace(name)
+            ui.workspace().create()
+        except PlaygroundError as err:
+            st.error(str(err))
+        else:
+            _hide_new_workspace()
+            st.switch_page("pages/documents.py")  # a full rerun, without the dialog
+
+
 with st.sidebar:
     names = ui.workspaces()
     current = ui.workspace_name()
@@ -26,16 +55,9 @@ with st.sidebar:
     if chosen != current:
         ui.set_workspace(chosen)
     st.query_params["ws"] = ui.workspace_name()  # navigation drops the URL's parameters: put it back
-    with st.popover("New workspace", width="stretch"):
-        new = st.text_input("Name", placeholder="e.g. contracts-2026")
-        if st.button("Create", disabled=not new.strip()):
-            try:
-                ui.set_workspace(new)
-                ui.workspace().create()
-            except PlaygroundError as err:
-                st.error(str(err))
-            else:
-                st.switch_page("pages/documents.py")
+    st.button("New workspace", icon=":material/add:", width="stretch", on_click=_show_new_workspace)
+    if st.session_state.get("new_workspace_dialog"):
+        new_workspace()
 
 st.session_state["_app_ran"] = True  # see ui.via_app
 navigation.run()

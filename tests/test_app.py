@@ -247,3 +247,27 @@ def test_refused_uploads_stay_in_the_status_table_after_a_reload_until_cleared()
     assert list(again.dataframe[0].value["file"]) == ["company_overview.md"]
     assert not any(b.label == "Clear refused uploads" for b in again.button)
     assert list(page("documents.py", workspace="mine").dataframe[0].value["file"]) == ["company_overview.md"]
+
+
+def test_new_workspace_dialog_creates_it_and_closes_on_documents(monkeypatch):
+    # AppTest forgets after each run that st.navigation took over (a server remembers), so its reruns skip
+    # app.py and the sidebar; a subclass takes AppTest's reset and every run goes through app.py, as served.
+    from streamlit.runtime.pages_manager import PagesManager
+    from streamlit.testing.v1 import app_test
+
+    monkeypatch.setattr(app_test, "PagesManager", type("ServedPagesManager", (PagesManager,), {}))
+    monkeypatch.setattr(PagesManager, "uses_pages_directory", False)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600).run()
+    next(b for b in at.sidebar.button if b.label == "New workspace").click().run()
+    assert len(at.get("dialog")) == 1 and [t.label for t in at.text_input] == ["Name"]
+    next(b for b in at.button if b.label == "Create").click().run()
+    assert "Give the workspace a name." in at.warning[0].value and at.session_state["workspace"] == "sample"
+    at.text_input[0].set_value("Contracts 2026")
+    next(b for b in at.button if b.label == "Create").click().run()
+    assert not at.exception and not at.error
+    assert at.title[0].value == "Documents" and "Workspace **contracts-2026**" in at.caption[0].value
+    assert at.session_state["workspace"] == "contracts-2026" and at.query_params["ws"] == "contracts-2026"
+    assert at.sidebar.selectbox[0].value == "contracts-2026"
+    assert not at.get("dialog") and not any(b.label == "Create" for b in at.button), "the dialog is closed"
+    at.run()
+    assert at.title[0].value == "Documents" and not at.get("dialog"), "and stays closed"
