@@ -271,3 +271,15 @@ def test_new_workspace_dialog_creates_it_and_closes_on_documents(monkeypatch):
     assert not at.get("dialog") and not any(b.label == "Create" for b in at.button), "the dialog is closed"
     at.run()
     assert at.title[0].value == "Documents" and not at.get("dialog"), "and stays closed"
+
+
+def test_the_shipped_server_config_follows_the_browser_theme_watches_nothing_and_states_our_limit(monkeypatch):
+    import tomllib
+
+    from playground.config import max_file_bytes
+
+    shipped = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert "theme" not in shipped, "a person's dark setting is followed, not overridden"
+    assert shipped["server"]["fileWatcherType"] == "none" and shipped["server"]["runOnSave"] is False
+    monkeypatch.delenv("PLAYGROUND_MAX_FILE_MB", raising=False)
+    assert shipped["server"]["maxUploadSize"] * 1024 * 1024 == max_file_bytes()
