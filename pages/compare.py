@@ -4,6 +4,8 @@ import streamlit as st
 
 from playground import GenerationParams, PlaygroundError, PromptSettings, RetrievalSettings, compare, ui
 from playground.compare import DEFAULT_RAG_TEMPLATE, LABELS, cost_figure, example_questions
+from playground.models import capability_note
+from playground.readout import EXPORTS, Comparison, gold_answer
 
 ui.via_app(__file__)
 
@@ -36,17 +38,20 @@ except PlaygroundError as err:
 if index is not None:
     s = index.stats
     st.caption(f"Workspace **{ws.name}**: {s.files} files, {s.chunks} chunks, {s.embed_model}")
+if note := capability_note(base):  # said plainly where it matters most: on a person's own documents
+    st.caption(f":material/info: {note}") if ws.name == ui.SAMPLE else st.info(note, icon=":material/info:")
 else:
     st.info(f"Workspace **{ws.name}** has no documents yet: the RAG cards need them.", icon=":material/description:")
     st.page_link("pages/documents.py", label="Add documents", icon=":material/description:")
 
-examples = example_questions(ui.questions())
+rows = ui.questions()
+ui.question_from_url()  # a shared link (?ws=…&q=…) opens with its question in the box
+examples = example_questions(rows)
 if examples:
     st.session_state.setdefault("question", examples[0])
-    cols = st.columns(len(examples))
-    for i, example in enumerate(examples):
-        if cols[i].button(example, width="stretch", key=f"example-{i}"):
-            st.session_state["question"] = example
+    picked = st.pills("Examples from the workspace's questions", examples, key="example_pick")
+    if picked and picked != st.session_state.get("example_taken"):
+        st.session_state["question"] = st.session_state["example_taken"] = picked
 question = st.text_input("Question", key="question", placeholder="Ask something your documents answer")
 
 if st.button("Ask", type="primary", disabled=not question.strip()):
@@ -65,6 +70,17 @@ if st.button("Ask", type="primary", disabled=not question.strip()):
     except PlaygroundError as err:
         st.error(str(err))
         st.stop()
+    shown = Comparison(
+        run.question,
+        run.results(),
+        gold=gold_answer(run.question, rows),
+        workspace=ws.name,
+        settings={
+            "top_k": top_k, "max_tokens": max_tokens, "seed": int(seed), "rag_template": template,
+            "index": index.key if index else None, "embed_model": index.stats.embed_model if index else None,
+        },
+    )  # fmt: skip
+    ui.set_question_link(run.question)
     # All four cards first, so the grid is in place; then each streams into its own card.
     slots = []
     for i, (cell, condition) in enumerate(zip(ui.cards.grid(), run.conditions, strict=True)):
@@ -76,20 +92,37 @@ if st.button("Ask", type="primary", disabled=not question.strip()):
     for slot, condition in zip(slots, run.conditions, strict=True):
         with slot.container():
             st.write_stream(ui.cards.plain(piece) for piece in ui.batched(condition.stream()))
-            ui.cards.footer(condition.result, key=condition.condition)
-    st.session_state["compare_shown"] = run.question, run.results()
+            verdict = ui.cards.verdict_line(shown.verdict(condition.result), shown.gold)
+            ui.cards.footer(condition.result, key=condition.condition, verdict=verdict)
+    st.session_state["compare_shown"] = shown
     ui.history().append({"question": run.question, **{r.label: r.error or r.text for r in run.results()}})
 elif "compare_shown" in st.session_state:  # a rerun (a toggle, a slider, another page and back) redraws them
-    shown_question, results = st.session_state["compare_shown"]
-    st.caption(f"Answers to: {shown_question}")
-    for cell, result in zip(ui.cards.grid(), results, strict=True):
+    shown = st.session_state["compare_shown"]
+    st.caption(f"Answers to: {ui.cards.plain(shown.question)}")
+    for cell, result in zip(ui.cards.grid(), shown.results, strict=True):
         with cell:
-            ui.cards.card(result, key=result.condition)
+            verdict = ui.cards.verdict_line(shown.verdict(result), shown.gold)
+            ui.cards.card(result, key=result.condition, verdict=verdict)
 
 if "compare_shown" in st.session_state:
-    _, results = st.session_state["compare_shown"]
-    if any(r.metrics for r in results):
-        st.plotly_chart(cost_figure(results), width="stretch")
+    shown = st.session_state["compare_shown"]
+    if shown.gold is not None:
+        st.caption(f"Expected answer (from the workspace's question set): {ui.cards.plain(shown.gold)}")
+    st.info(ui.cards.plain(shown.reading()), icon=":material/lightbulb:")
+    if any(r.metrics for r in shown.results):
+        st.plotly_chart(cost_figure(shown.results), width="stretch")
+    st.markdown("**Take it away**")
+    cols = st.columns(len(EXPORTS))
+    for col, (fmt, (write, mime)) in zip(cols, EXPORTS.items(), strict=True):
+        col.download_button(
+            f"Export {fmt.upper()}",
+            data=write(shown),
+            file_name=f"comparison.{fmt}",
+            mime=mime,
+            on_click="ignore",
+            icon=":material/download:",
+            key=f"export-{fmt}",
+        )
 
 if ui.history():
     with st.expander(f"This session's questions ({len(ui.history())})"):

@@ -18,7 +18,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from playground.config import ChunkSettings, GenerationParams, RetrievalSettings
+from playground.config import RETRIEVAL_MODES, ChunkSettings, GenerationParams, RetrievalSettings
 from playground.errors import ConfigError, PlaygroundError
 
 
@@ -26,18 +26,21 @@ def _progress(fraction: float, message: str) -> None:
     print(f"[{fraction:4.0%}] {message}", file=sys.stderr)
 
 
-def _add_docs_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--docs", required=True, type=Path, help="folder (or one file) of documents to index")
-    p.add_argument("--question", required=True, help="the question to ask")
+def _add_retrieval_args(p: argparse.ArgumentParser) -> None:
+    """How documents are chunked and retrieved: the same options, defaults and help wherever there is an index."""
     p.add_argument("--top-k", type=int, default=RetrievalSettings().top_k, help=RetrievalSettings.help("top_k"))
-    p.add_argument(
-        "--mode", default="hybrid", choices=["hybrid", "vector", "bm25"], help=RetrievalSettings.help("mode")
-    )
+    p.add_argument("--mode", default="hybrid", choices=list(RETRIEVAL_MODES), help=RetrievalSettings.help("mode"))
     p.add_argument("--cutoff", type=float, default=0.0, help=RetrievalSettings.help("similarity_cutoff"))
     p.add_argument("--chunk-size", type=int, default=ChunkSettings().chunk_size, help=ChunkSettings.help("chunk_size"))
     p.add_argument(
         "--chunk-overlap", type=int, default=ChunkSettings().chunk_overlap, help=ChunkSettings.help("chunk_overlap")
     )
+
+
+def _add_docs_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--docs", required=True, type=Path, help="folder (or one file) of documents to index")
+    p.add_argument("--question", required=True, help="the question to ask")
+    _add_retrieval_args(p)
     p.add_argument(
         "--embed-model",
         default="all-MiniLM-L6-v2",
@@ -85,15 +88,7 @@ def _add_eval_parser(sub: Any) -> None:
     p.add_argument("--workspace", help="workspace name for the index and the stored run (default: the folder's name)")
     p.add_argument("--card", type=Path, metavar="DIR", help="write the experiment card (JSON, Markdown, HTML) here")
     p.add_argument("--reproduce", type=Path, metavar="CARD", help="run a card.json's evaluation again and compare")
-    p.add_argument("--top-k", type=int, default=RetrievalSettings().top_k, help=RetrievalSettings.help("top_k"))
-    p.add_argument(
-        "--mode", default="hybrid", choices=["hybrid", "vector", "bm25"], help=RetrievalSettings.help("mode")
-    )
-    p.add_argument("--cutoff", type=float, default=0.0, help=RetrievalSettings.help("similarity_cutoff"))
-    p.add_argument("--chunk-size", type=int, default=ChunkSettings().chunk_size, help=ChunkSettings.help("chunk_size"))
-    p.add_argument(
-        "--chunk-overlap", type=int, default=ChunkSettings().chunk_overlap, help=ChunkSettings.help("chunk_overlap")
-    )
+    _add_retrieval_args(p)
     p.add_argument("--embed-model", default="all-MiniLM-L6-v2", help="embedding model (see retrieve --help)")
     p.add_argument("--max-tokens", type=int, default=GenerationParams().max_tokens)
     p.add_argument("--temperature", type=float, default=GenerationParams().temperature)

@@ -19,6 +19,7 @@ from playground.config import GenerationParams, RetrievalSettings
 from playground.errors import ConfigError, PlaygroundError
 from playground.index import Hit
 from playground.models import Catalogue, Message, Metrics, ModelInfo, corpus_note
+from playground.text import normalize
 
 CONDITIONS = ("base", "base+rag", "ft", "ft+rag")
 LABELS = {"base": "Base", "base+rag": "Base+RAG", "ft": "Fine-tuned", "ft+rag": "Fine-tuned+RAG"}
@@ -131,6 +132,8 @@ class ConditionResult:
     retrieval_s: float | None = None  # shared retrieval time, for RAG conditions
     error: str | None = None
     note: str | None = None
+    stopped_at: int | None = None  # the token limit, when the answer ran into it (it may be cut short)
+    unsupported: list[str] = field(default_factory=list)  # sources it cites that it was not given
 
     @property
     def label(self) -> str:
@@ -170,6 +173,9 @@ class ConditionRun:
         if result.sources and result.text:
             for source in result.sources:
                 source.used_spans = answer_spans(result.text, source.text)
+        if result.metrics and result.metrics.completion_tokens >= self._params.max_tokens:
+            result.stopped_at = self._params.max_tokens
+        result.unsupported = unsupported_citations(result.text, result.sources)
 
     def run(self) -> ConditionResult:
         for _ in self.stream():
@@ -263,6 +269,50 @@ def example_questions(rows: list[dict[str, str]], limit: int = 5) -> list[str]:
     return list(first.values())[:limit]
 
 
+_CITED = re.compile(r"\bSources?\s*:\s*([^)\n]+)|\[(\d{1,2})\]", re.IGNORECASE)
+_FILE = re.compile(r"\b[\w-]+\.(?:pdf|docx|md|txt|html?)\b", re.IGNORECASE)
+
+
+def citations(text: str) -> list[str]:
+    """What an answer names as its source: "(Source: X, Y)", passage numbers "[2]", file names.
+
+    >>> citations("Answer: 45 days (Source: NW-POL-003). See [2] and faq.md.")
+    ['NW-POL-003', '[2]', 'faq.md']
+    """
+    found: list[str] = []
+    for match in _CITED.finditer(text):
+        if match.group(1):
+            found += [p.strip(" .'\"") for p in re.split(r",|;| and ", match.group(1)) if p.strip(" .'\"")]
+        else:
+            found.append(f"[{match.group(2)}]")
+    found += _FILE.findall(text)
+    return list(dict.fromkeys(found))
+
+
+def unsupported_citations(text: str, sources: list[Source]) -> list[str]:
+    """The sources ``text`` cites that were not among ``sources``: a passage number it never saw, a file not
+    given, a code or name no given passage contains. An answer without passages cites only what it was not given.
+
+    >>> given = [Source("a.pdf", 1, 1.0, None, 1, "Policy NW-POL-003: returns within 45 days.")]
+    >>> unsupported_citations("45 days (Source: NW-POL-003) [1]", given)
+    []
+    >>> unsupported_citations("45 days (Source: b.md) [2]", given)
+    ['b.md', '[2]']
+    """
+    given = f" {' '.join(normalize(s.text) for s in sources)} "
+    names = {s.file_name.lower() for s in sources}
+    out = []
+    for cited in citations(text):
+        if cited.startswith("["):
+            ok = 1 <= int(cited[1:-1]) <= len(sources)
+        else:
+            key = normalize(cited)
+            ok = cited.lower() in names or bool(key and f" {key} " in given)
+        if not ok:
+            out.append(cited)
+    return out
+
+
 _WORD = re.compile(r"\w+(?:[.,/-]\w+)*")
 
 
@@ -314,8 +364,10 @@ __all__ = [
     "Retriever",
     "Source",
     "answer_spans",
+    "citations",
     "compare",
     "example_questions",
+    "unsupported_citations",
 ]
 
 

@@ -39,9 +39,59 @@ def test_a_newcomer_reaches_four_answers_with_sources_in_one_click_and_one_quest
             assert re.search(r"\d+\.\d\d s · first token \d+\.\d\d s · \d+ tok/s", body), label
         # The Base+RAG card opens its sources: real passages from the sample documents, with scores.
         assert "Sources (3)" in text["Base+RAG"] and "Sources (3)" in text["Fine-tuned+RAG"]
-        assert re.search(r"\[1\] product_catalog\.pdf, page \d+ — score \d\.\d\d", text["Base+RAG"])
+        assert re.search(r"\[1\] product_catalog\.pdf, page \d+ — rank score \d\.\d\d", text["Base+RAG"])
         assert "GALE-9" in text["Base+RAG"]
         assert page.locator("mark").count() > 0, "the spans the answer used are highlighted"
         page.get_by_text("Latency (s)").wait_for()  # the cost chart
         page.screenshot(path=str(shots / "compare.png"))
         assert (shots / "compare.png").stat().st_size > 50_000
+        # The sample starts with the fine-tune trained on its documents, and says what the 2×2 shows.
+        assert (
+            "embedded:nightwren-sample" in text["Fine-tuned"] and "embedded:nightwren-sample" in text["Fine-tuned+RAG"]
+        )
+        page.get_by_text("Expected answer (from the workspace's question set)").wait_for()
+        answers = {label: body.split("\n\n")[2] for label, body in text.items()}
+
+        # A presenter shows a prompt, visits another page and comes back: the answers are still there.
+        page.get_by_text("Show the exact prompt").first.click()
+        page.get_by_text("[system]").first.wait_for()
+        assert {label: body.split("\n\n")[2] for label, body in cards(page).items()} == answers
+        page.get_by_role("link", name="Documents").click()
+        page.get_by_text("document(s)").first.wait_for()
+        page.get_by_role("link", name="Compare").click()
+        page.get_by_text("Answers to:").wait_for()
+        assert {label: body.split("\n\n")[2] for label, body in cards(page).items()} == answers
+
+        # The comparison goes home as a file: the question, the four answers, their sources.
+        with page.expect_download() as download:
+            page.get_by_role("button", name="Export MD").click()
+        exported = Path(download.value.path()).read_text(encoding="utf-8")
+        question = page.get_by_label("Question").input_value()
+        assert exported.startswith(f"# {question}") and exported.count("\n## ") == 5  # four cards + settings
+        assert "Source [1] product_catalog.pdf" in exported
+
+        # The address is a link to the question: a fresh tab opens with it in the box.
+        assert "q=" in page.url and "ws=sample" in page.url
+        fresh = page.context.new_page()
+        fresh.goto(page.url)
+        fresh.get_by_role("button", name="Ask", exact=True).wait_for(timeout=120_000)
+        assert fresh.get_by_label("Question").input_value() == question
+        fresh.close()
+
+        # On a projector at 800 px the 2×2 becomes one column, in reading order.
+        page.set_viewport_size({"width": 800, "height": 1900})
+        page.wait_for_timeout(500)
+        boxes = [page.get_by_role("heading", name=label, exact=True).bounding_box() for label in text]
+        assert all(b is not None for b in boxes)
+        ys = [b["y"] for b in boxes]  # type: ignore[index]
+        assert ys == sorted(ys) and len({round(b["x"]) for b in boxes}) == 1, boxes  # type: ignore[index]
+        page.screenshot(path=str(shots / "compare-800.png"), full_page=True)
+
+        # A person's dark setting is followed.
+        page.emulate_media(color_scheme="dark")
+        page.reload()
+        page.get_by_role("button", name="Ask", exact=True).wait_for(timeout=120_000)
+        background = page.evaluate("getComputedStyle(document.querySelector('[data-testid=stApp]')).backgroundColor")
+        channels = [int(v) for v in re.findall(r"\d+", background)[:3]]
+        assert sum(channels) < 3 * 80, f"dark mode shows a dark page, not {background}"
+        page.screenshot(path=str(shots / "compare-dark.png"))

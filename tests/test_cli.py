@@ -58,8 +58,12 @@ def test_ask_json_prints_four_results_with_sources():
     out = json.loads(proc.stdout)
     assert out["question"] == QUESTION
     assert [r["condition"] for r in out["results"]] == ["base", "base+rag", "ft", "ft+rag"]
+    # As in the web app: the sample documents start with the fine-tune shipped for them.
+    assert [r["model"] for r in out["results"]] == ["embedded:smollm2-135m-instruct"] * 2 + [
+        "embedded:nightwren-sample"
+    ] * 2
+    assert out["results"][2]["note"] is None, "trained on these very documents: nothing to warn about"
     for r in out["results"]:
-        assert r["model"] == "embedded:smollm2-135m-instruct"
         assert r["text"].strip() and r["error"] is None
         metrics = r["metrics"]
         assert {"latency_s", "first_token_s", "prompt_tokens", "completion_tokens", "tokens_per_s"} <= set(metrics)
@@ -72,13 +76,19 @@ def test_ask_json_prints_four_results_with_sources():
 
 @pytest.mark.slow
 def test_ask_readable_summary_shows_the_grid(capsys):
-    code = main(["ask", "--docs", str(SAMPLE_DOCS), "--question", QUESTION, "--max-tokens", "16", "--no-ollama"])
-    out = capsys.readouterr().out
+    code = main(
+        ["ask", "--docs", str(SAMPLE_DOCS), "--question", QUESTION, "--max-tokens", "16", "--no-ollama",
+         "--finetuned", "base"]
+    )  # fmt: skip
+    captured = capsys.readouterr()
+    out = captured.out
     assert code == 0
+    assert "Fine-tuned slot: the base model again" in captured.err
     lines = out.splitlines()
     assert f"{'Base':<38}  |  Base+RAG" in lines, "the grid's first row: Base beside Base+RAG"
     assert f"{'Fine-tuned':<38}  |  Fine-tuned+RAG" in lines, "its second row: Fine-tuned beside Fine-tuned+RAG"
-    assert out.count("embedded:smollm2-135m-instruct") == 4
+    assert out.count("embedded:smollm2-135m-instruct") == 4, "'--finetuned base' runs the base in every slot"
+    assert "No fine-tuned model chosen yet" in out
     assert "Sources: " in out and "tok/s" in out
 
 

@@ -28,6 +28,18 @@ def default_base(models: list[ModelInfo]) -> ModelInfo:
     return next((m for m in models if m.id == DEFAULT_MODEL), models[0])
 
 
+def capability_note(model: ModelInfo) -> str | None:
+    """What a person should know about the bundled model before reading its answers; None for other models."""
+    if model.id != DEFAULT_MODEL:
+        return None
+    return (
+        "The bundled SmolLM2-135M is tiny. On the sample documents it shows what retrieval adds, but on documents "
+        "of your own it rarely does (measured on five real web articles, 25 questions: Base 0.08 correct, "
+        "Base+RAG 0.08). For a clear difference use a larger model: `ollama pull llama3.2:3b`, then choose "
+        "it as the base model in the sidebar."
+    )
+
+
 def trained_on(model: ModelInfo) -> dict[str, str]:
     """The documents a fine-tune was trained on (file name -> sha256), when its record says; else {}."""
     files = (model.details.get("corpus") or {}).get("files") or {}
@@ -130,6 +142,7 @@ __all__ = [
     "Message",
     "Metrics",
     "ModelInfo",
+    "capability_note",
     "corpus_note",
     "default_base",
     "default_finetune",

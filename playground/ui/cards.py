@@ -15,29 +15,62 @@ from playground.compare import COLORS, HELP, LABELS, ConditionResult
 from playground.ui.widgets import highlight
 
 METRIC_HELP = (
-    "Latency: question sent → last word. First token: → first word (the prompt's reading time). "
-    "tok/s: words (tokens) written per second after the first. Prompt tokens: what the model read."
+    "Latency: from sending the question to the last word. First token: to the first word, mostly the time "
+    "to read the prompt (RAG prompts are longer). tok/s: tokens (word pieces) written per second after "
+    "the first. Prompt tokens: what the model read; answer tokens: what it wrote."
+)
+CONTEXT_HELP = "How much of the model's context window (all it can read and write at once) this answer used."
+SCORE_HELP = (
+    "Rank score: where retrieval put this passage, 1.00 = first in both rankings (embeddings and BM25) "
+    "fused. It orders passages; it is not a probability that the passage is right."
+)
+
+
+def verdict_line(correct: bool | None, gold: str | None) -> str | None:
+    """A card's right/wrong line against the expected answer (escaped), or None without one."""
+    if correct is None or gold is None:
+        return None
+    if correct:
+        return f":material/check_circle: **Right**: contains the expected “{plain(gold)}”"
+    return f":material/cancel: **Wrong**: does not contain the expected “{plain(gold)}”"
+
+
+# Below this width two cards side by side are too narrow to read: the 2×2 becomes one column.
+NARROW = (
+    "<style>@media (max-width: 960px) {"
+    "div[data-testid='stHorizontalBlock']:has(> div[data-testid='stColumn'] div.playground-card)"
+    "{flex-direction: column; gap: 1rem}"
+    "div[data-testid='stHorizontalBlock']:has(> div[data-testid='stColumn'] div.playground-card)"
+    " > div[data-testid='stColumn'] {width: 100% !important; flex: 1 1 100% !important; min-width: 100%}}</style>"
 )
 
 
 def grid() -> list[DeltaGenerator]:
-    """Four bordered cells laid out as the 2×2: Base | Base+RAG over Fine-tuned | Fine-tuned+RAG."""
+    """Four bordered cells laid out as the 2×2: Base | Base+RAG over Fine-tuned | Fine-tuned+RAG.
+
+    On a narrow screen (a projector at 800 px, a phone) the cells stack in the same order.
+    """
+    st.html(NARROW)
     top, bottom = st.columns(2), st.columns(2)
     return [cell.container(border=True) for cell in [*top, *bottom]]
 
 
-def bar(fraction: float, color: str, label: str) -> None:
-    """A thin bar in ``color`` (a condition's own, not an alarm red) with a caption; ``label`` is ours, escaped."""
+def bar(fraction: float, color: str, label: str, tip: str = "") -> None:
+    """A thin bar in ``color`` (a condition's own, not an alarm red) under ``label``; ``tip`` shows on hover.
+
+    Label and tip are escaped: a file name in them stays text.
+    """
     width = round(min(max(fraction, 0.0), 1.0) * 100, 1)
     st.html(
-        "<div style='font-size:0.8em;opacity:0.8'>"
+        f"<div title='{html.escape(tip)}' style='font-size:0.8em;opacity:0.8'>"
         f"{html.escape(label)}</div><div style='background:rgba(128,128,128,0.22);border-radius:3px;height:6px'>"
         f"<div style='width:{width}%;background:{color};height:6px;border-radius:3px'></div></div>"
     )
 
 
 def header(condition: str, model: str) -> None:
-    st.html(f"<h4 style='color:{COLORS[condition]};margin:0'>{LABELS[condition]}</h4>")  # our own constants
+    # Our own constants; the class lets the narrow-screen style find the cards' row.
+    st.html(f"<h4 class='playground-card' style='color:{COLORS[condition]};margin:0'>{LABELS[condition]}</h4>")
     st.caption(f"`{model}` — {HELP[condition]}")
 
 
@@ -47,7 +80,14 @@ def footer(result: ConditionResult, *, key: str, verdict: str | None = None) -> 
     if result.error:
         st.error(result.error)
     if result.note:
-        st.caption(result.note)
+        st.caption(plain(result.note))
+    if result.stopped_at:
+        st.caption(
+            f":material/content_cut: Stopped at the {result.stopped_at}-token limit: the answer may be cut short."
+        )
+    if result.unsupported:
+        cited = ", ".join(plain(c) for c in result.unsupported)
+        st.warning(f"Cites {cited}, which it was not given.", icon=":material/report:")
     if verdict:
         st.markdown(verdict)
     m = result.metrics
@@ -58,12 +98,14 @@ def footer(result: ConditionResult, *, key: str, verdict: str | None = None) -> 
             help=METRIC_HELP,
         )
         if m.context_window:
-            bar(m.context_used / m.context_window, color, f"context window: {m.context_used} of {m.context_window}")
+            used = f"context window: {m.context_used} of {m.context_window} tokens"
+            bar(m.context_used / m.context_window, color, used, tip=CONTEXT_HELP)
     if result.sources:
         with st.expander(f"Sources ({len(result.sources)})", expanded=result.condition == "base+rag"):
+            st.caption("Passages this answer was given, best first; marked: the words it repeats.", help=SCORE_HELP)
             for s in result.sources:
                 where = f"{s.file_name}, page {s.page}" if s.page else s.file_name
-                bar(s.score, color, f"[{s.rank}] {where} — rank score {s.score:.2f}")
+                bar(s.score, color, f"[{s.rank}] {where} — rank score {s.score:.2f}", tip=SCORE_HELP)
                 st.html(
                     "<div style='white-space:pre-wrap;font-size:0.85em;margin-bottom:0.8em'>"
                     f"{highlight(s.text, s.used_spans)}</div>"
@@ -93,4 +135,4 @@ def plain(text: str) -> str:
     return "".join("\\" + ch if ch in MARKDOWN_SPECIAL else ch for ch in text)
 
 
-__all__ = ["METRIC_HELP", "bar", "card", "footer", "grid", "header", "plain"]
+__all__ = ["METRIC_HELP", "bar", "card", "footer", "grid", "header", "plain", "verdict_line"]

@@ -117,6 +117,19 @@ def chosen_models(models: Listing) -> tuple[ModelInfo | None, ModelInfo | None]:
     return by_id[base_id], None if ft_id == SAME else by_id[ft_id]
 
 
+def question_from_url() -> None:
+    """A link with ``?q=`` opens with that question in the box (once: typing afterwards is not undone)."""
+    asked = st.query_params.get("q")
+    if asked and st.session_state.get("_url_question") != asked:
+        st.session_state["question"] = st.session_state["_url_question"] = asked
+
+
+def set_question_link(question: str) -> None:
+    """Put the question asked into the URL, so the address bar is a link that reopens it."""
+    st.query_params["q"] = question
+    st.session_state["_url_question"] = question
+
+
 def history() -> list[dict[str, Any]]:
     """This session's questions and their results, newest last."""
     return st.session_state.setdefault("history", [])
@@ -132,7 +145,9 @@ __all__ = [
     "index_state",
     "listing",
     "ollama_host",
+    "question_from_url",
     "questions",
+    "set_question_link",
     "set_workspace",
     "via_app",
     "workspace",

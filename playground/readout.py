@@ -1,0 +1,212 @@
+"""What a finished comparison says: each answer against the gold answer when one is known, a short reading
+of the 2×2 computed from the answers and their passages, and the comparison as a file to take away.
+
+Everything here is computed from the four results; nothing asks a model. The reading names only what it
+can point at (a figure, date or code in the answers and the passage it came from), so a presenter can say
+it aloud and a skeptic can check it.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from playground.compare import CONDITIONS, LABELS, ConditionResult, Source
+from playground.evaluate.metrics import exact_match
+from playground.facts import facts_in
+from playground.text import normalize
+
+
+@dataclass
+class Comparison:
+    """One question, its four answers and everything they were made with: what the page keeps and exports."""
+
+    question: str
+    results: list[ConditionResult]
+    gold: str | None = None  # the expected answer, when the question comes from the workspace's question set
+    workspace: str = ""
+    settings: dict[str, Any] = field(default_factory=dict)  # top-k, longest answer, seed, template, index
+    asked: str = field(default_factory=lambda: time.strftime("%Y-%m-%d %H:%M:%S"))
+
+    def verdict(self, result: ConditionResult) -> bool | None:
+        """Whether ``result`` contains the gold answer (as the evaluation lab scores it); None without one."""
+        if self.gold is None or result.error:
+            return None
+        return bool(exact_match(result.text, self.gold))
+
+    def reading(self) -> str:
+        """One or two sentences on what this 2×2 shows, computed from the answers and their passages."""
+        return reading(self.results, self.gold)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "gold": self.gold,
+            "workspace": self.workspace,
+            "asked": self.asked,
+            "settings": self.settings,
+            "reading": self.reading(),
+            "results": [
+                {
+                    **{k: v for k, v in asdict(r).items() if k not in ("metrics",)},
+                    "label": r.label,
+                    "correct": self.verdict(r),
+                    "metrics": r.metrics.as_dict() if r.metrics else None,
+                }
+                for r in self.results
+            ],
+        }
+
+
+def gold_answer(question: str, rows: Sequence[Mapping[str, str]]) -> str | None:
+    """The expected answer when ``question`` is one of the question set's (compared as normalised text).
+
+    >>> gold_answer(" how long is the WARRANTY? ", [{"question": "How long is the warranty?", "answer": "24 months"}])
+    '24 months'
+    >>> gold_answer("Something else?", [{"question": "How long?", "answer": "2"}]) is None
+    True
+    """
+    wanted = normalize(question)
+    return next((row["answer"] for row in rows if normalize(row["question"]) == wanted), None)
+
+
+def _where(source: Source) -> str:
+    return f"{source.file_name}, page {source.page}" if source.page else source.file_name
+
+
+def _names(conditions: Sequence[str]) -> str:
+    """``Base+RAG and Fine-tuned+RAG``; ``Base, Base+RAG and Fine-tuned``."""
+    labels = [LABELS[c] for c in conditions]
+    return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
+
+
+def reading(results: Sequence[ConditionResult], gold: str | None = None) -> str:
+    """What the four answers show, in a sentence a presenter can read out.
+
+    With a gold answer: which conditions contain it, and the passage that holds it. Without one: the
+    figures, dates and codes that only some answers state, and where the passages say them.
+    """
+    answered = [r for r in results if not r.error and r.text.strip()]
+    if not answered:
+        return "No answer to read yet."
+    sources = next((r.sources for r in results if r.sources), [])
+    if gold is not None:
+        right = [r.condition for r in answered if exact_match(r.text, gold)]
+        holder = next((s for s in sources if exact_match(s.text, gold)), None)
+        found = f" The passages had it: [{holder.rank}] {_where(holder)}." if holder else ""
+        if not right:
+            missing = "" if holder else " It was not in the passages retrieved either."
+            return f"No answer contains the expected “{gold}”.{missing or found}"
+        if len(right) == len(answered):
+            return f"All answers contain the expected “{gold}”."
+        return f"Only {_names(right)} contain{'s' if len(right) == 1 else ''} the expected “{gold}”.{found}"
+    stated: dict[str, set[str]] = {}  # a figure/date/code -> the conditions whose answer states it
+    shown: dict[str, str] = {}
+    for r in answered:
+        for _kind, span, _start, _end in facts_in(r.text):
+            key = normalize(span)
+            if key:
+                stated.setdefault(key, set()).add(r.condition)
+                shown.setdefault(key, span)
+    rag = {r.condition for r in answered if r.condition.endswith("+rag")}
+    for key, conditions in stated.items():
+        holder = next((s for s in sources if f" {key} " in f" {normalize(s.text)} "), None)
+        if holder and conditions == rag and rag != {r.condition for r in answered}:
+            ordered = [c for c in CONDITIONS if c in conditions]
+            return f"Only the RAG answers ({_names(ordered)}) state “{shown[key]}”, from {_where(holder)}."
+    if len(stated) == 0:
+        return "No answer states a figure, date or code: read them side by side."
+    common = [shown[k] for k, c in stated.items() if len(c) == len(answered)]
+    if common:
+        return f"All answers state “{common[0]}”."
+    return "The answers state different figures, dates or codes: compare them with the passages."
+
+
+def to_markdown(c: Comparison) -> str:
+    lines = [f"# {c.question}", "", f"Asked {c.asked} in workspace '{c.workspace}'."]
+    if c.gold is not None:
+        lines.append(f"Expected answer: {c.gold}")
+    lines += ["", f"**Reading:** {c.reading()}", ""]
+    for r in c.results:
+        verdict = c.verdict(r)
+        mark = "" if verdict is None else (" ✓" if verdict else " ✗")
+        lines += [f"## {r.label}{mark}", "", f"Model: `{r.model}`", ""]
+        lines += [f"> {line}" for line in (r.error or r.text or "(no answer)").splitlines()] + [""]
+        for note in _notes(r):
+            lines.append(f"- {note}")
+        if r.metrics:
+            m = r.metrics
+            lines.append(
+                f"- {m.latency_s:.2f} s, first token {m.first_token_s or 0:.2f} s, {m.tokens_per_s:.0f} tok/s, "
+                f"{m.prompt_tokens} prompt + {m.completion_tokens} answer tokens"
+            )
+        for s in r.sources:
+            lines.append(f"- Source [{s.rank}] {_where(s)} (rank score {s.score:.2f}): {' '.join(s.text.split())}")
+        lines.append("")
+    lines += ["## Settings", "", "```json", json.dumps(c.settings, indent=2, ensure_ascii=False), "```", ""]
+    return "\n".join(lines)
+
+
+def to_html(c: Comparison) -> str:
+    """One self-contained page (no scripts): the question, the four answers in their colours, sources, settings."""
+    from playground.compare import COLORS
+
+    esc = html.escape
+    cards = []
+    for r in c.results:
+        verdict = c.verdict(r)
+        mark = "" if verdict is None else (" ✓" if verdict else " ✗")
+        metrics = ""
+        if r.metrics:
+            m = r.metrics
+            metrics = (
+                f"<p class=m>{m.latency_s:.2f} s · first token {m.first_token_s or 0:.2f} s · "
+                f"{m.prompt_tokens} prompt + {m.completion_tokens} answer tokens</p>"
+            )
+        sources = "".join(
+            f"<li><b>[{s.rank}] {esc(_where(s))}</b> <span class=m>rank score {s.score:.2f}</span>"
+            f"<div class=p>{esc(s.text)}</div></li>"
+            for s in r.sources
+        )
+        notes = "".join(f"<p class=m>{esc(n)}</p>" for n in _notes(r))
+        cards.append(
+            f"<section style='border-top:4px solid {COLORS[r.condition]}'><h2>{esc(r.label)}{mark}</h2>"
+            f"<p class=m>{esc(r.model)}</p><p class=a>{esc(r.error or r.text or '(no answer)')}</p>"
+            f"{notes}{metrics}{f'<ol>{sources}</ol>' if sources else ''}</section>"
+        )
+    gold = f"<p>Expected answer: <b>{esc(c.gold)}</b></p>" if c.gold is not None else ""
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'><title>" + esc(c.question) + "</title><style>"
+        "body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em}"
+        "main{display:grid;grid-template-columns:1fr 1fr;gap:1em}"
+        "@media(max-width:800px){main{grid-template-columns:1fr}}"
+        "section{padding:0.5em 1em;background:rgba(128,128,128,0.08)}.m{opacity:0.7;font-size:0.85em}"
+        ".a{white-space:pre-wrap}.p{white-space:pre-wrap;font-size:0.85em}pre{white-space:pre-wrap}"
+        "@media(prefers-color-scheme:dark){body{background:#0e1117;color:#fafafa}}</style></head><body>"
+        f"<h1>{esc(c.question)}</h1><p class=m>Asked {esc(c.asked)} in workspace '{esc(c.workspace)}'.</p>{gold}"
+        f"<p><b>Reading:</b> {esc(c.reading())}</p><main>{''.join(cards)}</main>"
+        f"<h2>Settings</h2><pre>{esc(json.dumps(c.settings, indent=2, ensure_ascii=False))}</pre></body></html>"
+    )
+
+
+def to_json(c: Comparison) -> str:
+    return json.dumps(c.as_dict(), indent=2, ensure_ascii=False)
+
+
+def _notes(r: ConditionResult) -> list[str]:
+    """The flags a card shows, as sentences."""
+    out = [r.note] if r.note else []
+    if r.stopped_at:
+        out.append(f"Stopped at the {r.stopped_at}-token limit: the answer may be cut short.")
+    if r.unsupported:
+        out.append(f"Cites {', '.join(r.unsupported)}, which it was not given.")
+    return out
+
+
+EXPORTS = {"md": (to_markdown, "text/markdown"), "html": (to_html, "text/html"), "json": (to_json, "application/json")}
+
+__all__ = ["EXPORTS", "Comparison", "gold_answer", "reading", "to_html", "to_json", "to_markdown"]
