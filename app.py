@@ -59,5 +59,6 @@ with st.sidebar:
     if st.session_state.get("new_workspace_dialog"):
         new_workspace()
 
+ui.warm_up(ui.workspace_name())  # once per server: models and index load while the first page is read
 st.session_state["_app_ran"] = True  # see ui.via_app
 navigation.run()

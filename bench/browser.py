@@ -41,6 +41,7 @@ def serve(home: Path, port: int | None = None, timeout_s: float = 120.0) -> Iter
     """Start ``streamlit run app.py`` with ``PLAYGROUND_HOME=home``; yield (url, seconds until healthy)."""
     port = port or free_port()
     env = {**os.environ, "PLAYGROUND_HOME": str(home), "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    env["PLAYGROUND_WARM_UP"] = "1"  # a server as a person starts it (the page tests turn warm-up off)
     env.setdefault("OLLAMA_HOST", f"http://127.0.0.1:{free_port()}")  # nothing listens there: Ollama is down
     command = [
         sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),

@@ -5,7 +5,7 @@ import streamlit as st
 from playground import GenerationParams, PlaygroundError, PromptSettings, RetrievalSettings, compare, ui
 from playground.compare import DEFAULT_RAG_TEMPLATE, LABELS, cost_figure, example_questions
 from playground.models import capability_note
-from playground.readout import EXPORTS, Comparison, gold_answer
+from playground.readout import EXPORTS, Comparison, gold_answer, load_comparison, save_comparison
 
 ui.via_app(__file__)
 
@@ -38,14 +38,18 @@ except PlaygroundError as err:
 if index is not None:
     s = index.stats
     st.caption(f"Workspace **{ws.name}**: {s.files} files, {s.chunks} chunks, {s.embed_model}")
-if note := capability_note(base):  # said plainly where it matters most: on a person's own documents
-    st.caption(f":material/info: {note}") if ws.name == ui.SAMPLE else st.info(note, icon=":material/info:")
+if (note := capability_note(base)) and ws.name == ui.SAMPLE:
+    st.caption(f":material/info: {note}")
+elif note:  # said plainly where it matters most: on a person's own documents
+    st.info(note, icon=":material/info:")
 else:
     st.info(f"Workspace **{ws.name}** has no documents yet: the RAG cards need them.", icon=":material/description:")
     st.page_link("pages/documents.py", label="Add documents", icon=":material/description:")
 
 rows = ui.questions()
-ui.question_from_url()  # a shared link (?ws=…&q=…) opens with its question in the box
+asked = ui.question_from_url()  # a shared link (?ws=…&q=…) opens with its question in the box
+if asked and "compare_shown" not in st.session_state and (saved := load_comparison(ws.name, asked)):
+    st.session_state["compare_shown"] = saved  # and with its answers, when it was asked here before
 examples = example_questions(rows)
 if examples:
     st.session_state.setdefault("question", examples[0])
@@ -80,7 +84,6 @@ if st.button("Ask", type="primary", disabled=not question.strip()):
             "index": index.key if index else None, "embed_model": index.stats.embed_model if index else None,
         },
     )  # fmt: skip
-    ui.set_question_link(run.question)
     # All four cards first, so the grid is in place; then each streams into its own card.
     slots = []
     for i, (cell, condition) in enumerate(zip(ui.cards.grid(), run.conditions, strict=True)):
@@ -95,10 +98,11 @@ if st.button("Ask", type="primary", disabled=not question.strip()):
             verdict = ui.cards.verdict_line(shown.verdict(condition.result), shown.gold)
             ui.cards.footer(condition.result, key=condition.condition, verdict=verdict)
     st.session_state["compare_shown"] = shown
+    save_comparison(shown)
     ui.history().append({"question": run.question, **{r.label: r.error or r.text for r in run.results()}})
 elif "compare_shown" in st.session_state:  # a rerun (a toggle, a slider, another page and back) redraws them
     shown = st.session_state["compare_shown"]
-    st.caption(f"Answers to: {ui.cards.plain(shown.question)}")
+    st.caption(f"Answers to: {ui.cards.plain(shown.question)} (asked {shown.asked})")
     for cell, result in zip(ui.cards.grid(), shown.results, strict=True):
         with cell:
             verdict = ui.cards.verdict_line(shown.verdict(result), shown.gold)
@@ -106,6 +110,7 @@ elif "compare_shown" in st.session_state:  # a rerun (a toggle, a slider, anothe
 
 if "compare_shown" in st.session_state:
     shown = st.session_state["compare_shown"]
+    ui.set_question_link(shown.question)  # navigation drops the URL's parameters: the link stays a link
     if shown.gold is not None:
         st.caption(f"Expected answer (from the workspace's question set): {ui.cards.plain(shown.gold)}")
     st.info(ui.cards.plain(shown.reading()), icon=":material/lightbulb:")

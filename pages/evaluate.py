@@ -24,6 +24,7 @@ from playground.evaluate.card import card_text
 from playground.evaluate.questions import IMPORT_TYPES, QuestionSet, from_rows
 from playground.evaluate.report import METRICS, question_label
 from playground.evaluate.run import run_label
+from playground.models import capability_note
 
 ui.via_app(__file__)
 
@@ -43,6 +44,8 @@ with st.sidebar:
     seed = st.number_input("Seed", 0, 2**31 - 1, GenerationParams().seed, help=GenerationParams.help("seed"))
 base, finetuned = ui.chosen_models(listing)
 assert base is not None
+if note := capability_note(base):
+    st.info(note, icon=":material/info:")
 
 ws = ui.workspace()
 index = None

@@ -4,6 +4,7 @@ import streamlit as st
 
 from playground import ui
 from playground.compare import HELP, LABELS
+from playground.models import capability_note
 
 ui.via_app(__file__)
 
@@ -31,7 +32,7 @@ with left:
     )
 
 st.subheader("Backends")
-listing = ui.model_listing(ui.ollama_host())
+listing = ui.listing()
 embedded = [m for m in listing.models if m.backend == "embedded"]
 ollama = [m for m in listing.models if m.backend == "ollama"]
 left, right = st.columns(2)
@@ -49,4 +50,7 @@ with right.container(border=True):
     else:
         st.success(f"Reachable: {len(ollama)} model(s)")
         st.text("\n".join(m.label for m in ollama) or "No models pulled yet: `ollama pull llama3.2:1b`")
+base, _ = ui.chosen_models(listing)
+if base is not None and (note := capability_note(base)):
+    st.info(note, icon=":material/info:")
 st.page_link("pages/models.py", label="Choose models and the Ollama host", icon=":material/memory:")

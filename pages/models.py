@@ -22,7 +22,7 @@ with st.container(border=True):
     else:
         st.session_state["ollama_host"] = host
 
-listing = ui.model_listing(ui.ollama_host())
+listing = ui.listing()
 if "ollama" in listing.errors:
     st.info(listing.errors["ollama"] + ". The embedded models below keep working.", icon=":material/cloud_off:")
 if "embedded" in listing.errors:

@@ -11,6 +11,7 @@ Environment variables (all optional):
 - ``PLAYGROUND_THREADS``: CPU threads for the embedded engine (default: all cores; in the web app all but one).
 - ``PLAYGROUND_N_CTX``: context window of embedded models (default 4096).
 - ``PLAYGROUND_MAX_FILE_MB``: largest document accepted (default 50).
+- ``PLAYGROUND_WARM_UP``: ``0`` stops the web app loading models and the index in the background at start.
 """
 
 from __future__ import annotations
@@ -74,6 +75,12 @@ def app_threads() -> int:
     (measured: four answers in Chromium 16.7 s on 2 threads, 11.1 s on 1).
     """
     return _env_int("PLAYGROUND_THREADS", max(1, (os.cpu_count() or 1) - 1))
+
+
+def warm_up() -> bool:
+    """Whether the web app loads the first question's models and index in the background at start
+    (``PLAYGROUND_WARM_UP``, default on; the page tests turn it off to count what each page loads)."""
+    return os.environ.get("PLAYGROUND_WARM_UP", "1").strip().lower() not in ("0", "false", "no", "off")
 
 
 def embedded_n_ctx() -> int:
@@ -181,4 +188,5 @@ __all__ = [
     "no_progress",
     "ollama_host",
     "threads",
+    "warm_up",
 ]

@@ -8,17 +8,22 @@ it aloud and a skeptic can check it.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from playground.compare import CONDITIONS, LABELS, ConditionResult, Source
 from playground.evaluate.metrics import exact_match
 from playground.facts import facts_in
+from playground.models import Metrics
+from playground.storage import write_atomic
 from playground.text import normalize
+from playground.workspace import workspace_dir
 
 
 @dataclass
@@ -42,6 +47,18 @@ class Comparison:
         """One or two sentences on what this 2×2 shows, computed from the answers and their passages."""
         return reading(self.results, self.gold)
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Comparison:
+        """A comparison from :meth:`as_dict` (a saved one, or an exported JSON file)."""
+        results = []
+        for r in data["results"]:
+            metrics = Metrics(**r["metrics"]) if r.get("metrics") else None
+            sources = [Source(**{**s, "used_spans": [tuple(x) for x in s.get("used_spans", [])]}) for s in r["sources"]]
+            fields = {k: v for k, v in r.items() if k in ConditionResult.__dataclass_fields__}
+            results.append(ConditionResult(**{**fields, "metrics": metrics, "sources": sources}))
+        keep = ("gold", "workspace", "settings", "asked")
+        return cls(data["question"], results, **{k: data[k] for k in keep if k in data})
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "question": self.question,
@@ -60,6 +77,24 @@ class Comparison:
                 for r in self.results
             ],
         }
+
+
+def _saved(workspace: str, question: str) -> Path:
+    key = hashlib.sha256(normalize(question).encode()).hexdigest()[:16]
+    return workspace_dir(workspace) / "comparisons" / f"{key}.json"
+
+
+def save_comparison(c: Comparison) -> Path:
+    """Keep a comparison with its workspace, so a link to its question (or a reload) shows it again."""
+    return write_atomic(_saved(c.workspace, c.question), to_json(c))
+
+
+def load_comparison(workspace: str, question: str) -> Comparison | None:
+    """The last comparison of ``question`` in ``workspace``; None when it was never asked (or is unreadable)."""
+    try:
+        return Comparison.from_dict(json.loads(_saved(workspace, question).read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def gold_answer(question: str, rows: Sequence[Mapping[str, str]]) -> str | None:
@@ -209,4 +244,14 @@ def _notes(r: ConditionResult) -> list[str]:
 
 EXPORTS = {"md": (to_markdown, "text/markdown"), "html": (to_html, "text/html"), "json": (to_json, "application/json")}
 
-__all__ = ["EXPORTS", "Comparison", "gold_answer", "reading", "to_html", "to_json", "to_markdown"]
+__all__ = [
+    "EXPORTS",
+    "Comparison",
+    "gold_answer",
+    "load_comparison",
+    "reading",
+    "save_comparison",
+    "to_html",
+    "to_json",
+    "to_markdown",
+]

@@ -12,6 +12,9 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# The page tests count what each page loads; a background warm-up would load it first. The browser test's
+# server (a process of its own, see bench/browser.py) keeps it on, as a person's does.
+os.environ.setdefault("PLAYGROUND_WARM_UP", "0")
 
 from playground.models.base import ModelInfo
 

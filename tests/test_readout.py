@@ -74,3 +74,15 @@ def test_a_comparison_exports_as_markdown_html_and_json_with_everything_it_showe
     assert [r["correct"] for r in loaded["results"]] == [False, True, False, True]
     assert loaded["results"][1]["sources"][0]["file_name"] == "product_catalog.pdf"
     assert loaded["settings"] == {"top_k": 3, "max_tokens": 160} and loaded["reading"] == c.reading()
+
+
+def test_a_comparison_is_kept_with_its_workspace_and_reopened_by_its_question():
+    from playground.readout import load_comparison, save_comparison
+
+    c = Comparison("What is the smallest step?", results(FOUR), gold="0.1 mm", workspace="sample", settings={"k": 3})
+    c.results[2].stopped_at = 160
+    save_comparison(c)
+    again = load_comparison("sample", "  what is the SMALLEST step? ")
+    assert again is not None and again.as_dict() == c.as_dict(), "every field comes back, the flags too"
+    assert again.results[1].sources[0].used_spans == c.results[1].sources[0].used_spans
+    assert load_comparison("other", c.question) is None and load_comparison("sample", "Never asked?") is None

@@ -17,6 +17,7 @@ from playground.ui.cache import (
     embedded_backend,
     model_listing,
     ollama_backend,
+    warm_up,
     workspace_chunks,
     workspace_documents,
 )
@@ -70,6 +71,7 @@ __all__ = [
     "set_question_link",
     "set_workspace",
     "via_app",
+    "warm_up",
     "workspace",
     "workspace_chunks",
     "workspace_documents",

@@ -7,6 +7,7 @@ read-only, keyed by plain values (names, file signatures, settings), never by up
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import Counter
 from typing import Any
@@ -109,6 +110,42 @@ def workspace_chunks(name: str, signature: Signature, chunk: tuple[int, int]) ->
     return Workspace(name).chunks(workspace_documents(name, signature))
 
 
+def warm_up(workspace: str) -> None:
+    """Start loading what ``workspace``'s first question needs, unless ``PLAYGROUND_WARM_UP=0``."""
+    if config.warm_up():
+        _warm_up(workspace)
+
+
+@st.cache_resource(show_spinner=False)
+def _warm_up(workspace: str) -> threading.Thread:
+    """Once per server process, in the background: load what the first question will need.
+
+    While a person reads the Home page, the embedding model, the workspace's index and the models its
+    Compare page starts with load on a spare thread; the caches' own locks make a page that asks for
+    them meanwhile wait for this work instead of repeating it. Best effort: a failure here only means
+    the page does the work itself, and says why.
+    """
+    from playground.models import default_base, default_finetune
+
+    def run() -> None:
+        with contextlib.suppress(Exception):
+            ws = Workspace(workspace)
+            signature = ws.signature()
+            if signature:
+                settings = ws.chunk_settings()
+                index = workspace_index(ws.name, signature, (settings.chunk_size, settings.chunk_overlap))
+            models = embedded_backend().list_models()
+            base = default_base(models)
+            tuned = default_finetune(models, base, index.files if signature else {})
+            for model in (base, tuned):
+                if model is not None:
+                    embedded_backend().llama(model)  # loads and warms it, once
+
+    thread = threading.Thread(target=run, name="playground-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
 __all__ = [
     "LOADS",
     "catalogue",
@@ -116,6 +153,7 @@ __all__ = [
     "embedded_backend",
     "model_listing",
     "ollama_backend",
+    "warm_up",
     "workspace_chunks",
     "workspace_documents",
     "workspace_index",

@@ -38,9 +38,9 @@ def verdict_line(correct: bool | None, gold: str | None) -> str | None:
 # Below this width two cards side by side are too narrow to read: the 2×2 becomes one column.
 NARROW = (
     "<style>@media (max-width: 960px) {"
-    "div[data-testid='stHorizontalBlock']:has(> div[data-testid='stColumn'] div.playground-card)"
-    "{flex-direction: column; gap: 1rem}"
-    "div[data-testid='stHorizontalBlock']:has(> div[data-testid='stColumn'] div.playground-card)"
+    "div[data-testid='stHorizontalBlock']:has(> div[data-testid='stColumn'] .playground-card)"
+    "{flex-direction: column !important; flex-wrap: nowrap !important; gap: 1rem}"
+    "div[data-testid='stHorizontalBlock']:has(> div[data-testid='stColumn'] .playground-card)"
     " > div[data-testid='stColumn'] {width: 100% !important; flex: 1 1 100% !important; min-width: 100%}}</style>"
 )
 

@@ -117,11 +117,12 @@ def chosen_models(models: Listing) -> tuple[ModelInfo | None, ModelInfo | None]:
     return by_id[base_id], None if ft_id == SAME else by_id[ft_id]
 
 
-def question_from_url() -> None:
+def question_from_url() -> str | None:
     """A link with ``?q=`` opens with that question in the box (once: typing afterwards is not undone)."""
     asked = st.query_params.get("q")
     if asked and st.session_state.get("_url_question") != asked:
         st.session_state["question"] = st.session_state["_url_question"] = asked
+    return asked or None
 
 
 def set_question_link(question: str) -> None:

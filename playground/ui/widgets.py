@@ -104,7 +104,7 @@ def model_pickers(listing: Listing) -> None:
 
 def models_sidebar() -> Listing:
     """The sidebar's model choice, shared by the pages that run models; stops the page when there is none."""
-    listing = cache.model_listing(state.ollama_host())
+    listing = state.listing()
     if not listing.models:
         st.error("No models available: `make run` installs the embedded model; or start Ollama (`ollama serve`).")
         st.stop()
