@@ -10,7 +10,7 @@ import streamlit as st
 
 from playground.config import Progress
 from playground.models import Listing
-from playground.ui import cache, state
+from playground.ui import state
 
 
 def progress_bar(text: str | None = None) -> Progress:
