@@ -459,3 +459,56 @@ def test_finetune_without_steps_saves_nothing(sample_dataset, tmp_path):
     with pytest.raises(TrainingError, match="cancelled before its first step: there is no adapter to save"):
         finetune(sample_dataset, LoraSettings(max_steps=1), base=base, name="x", out_dir=out, cancel=cancel)
     assert not list(out.glob("*")) and time.perf_counter() - started < 120, "nothing written, not even a partial file"
+
+
+# -- how long it takes ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["quick", "sample", "standard"])
+def test_a_preset_states_its_measured_time_and_the_estimate_agrees(name, sample_chunks):
+    from playground.finetune.settings import PRESETS
+    from playground.finetune.train import estimate_seconds
+
+    chosen = PRESETS[name]
+    stated = re.search(r"about (\d+) (s|min) on a 2-core CPU, measured", chosen.description)
+    assert stated, chosen.description
+    seconds = int(stated.group(1)) * (60 if stated.group(2) == "min" else 1)
+    data = build_dataset(sample_chunks, chosen.dataset, workspace="sample", heldout_extra=[SAMPLE_DOCS])
+    estimate = estimate_seconds(chosen.lora, data.examples)
+    assert estimate is not None and seconds / 1.5 < estimate < seconds * 1.5, (estimate, seconds)
+
+
+@pytest.mark.slow
+def test_the_base_load_reports_progress_and_is_read_from_its_gguf_once(monkeypatch, playground_home):
+    import importlib
+
+    import torch
+
+    training = importlib.import_module("playground.finetune.train")  # the module: the package exports train()
+    reads: list[Path] = []
+    real = training._read_gguf
+    monkeypatch.setattr(training, "_read_gguf", lambda path, report: reads.append(path) or real(path, report))
+    monkeypatch.setattr(training, "_BASES", {})  # as in a process that has not loaded it yet
+    path = bundled_model_path()
+    assert not training.base_cached(path)
+    seen: list[tuple[float, str]] = []
+    timer = time.perf_counter()
+    first, _ = training.load_base(path, lambda f, m: seen.append((f, m)))
+    first_s = time.perf_counter() - timer
+    shown = [re.search(r"\(dequantizing the GGUF\): (\d+) %, (\d+) s", m) for _, m in seen]
+    assert all(shown), seen
+    percents = [int(s.group(1)) for s in shown if s]
+    assert percents == sorted(percents) and len(set(percents)) >= 6 and percents[-1] == 100, seen
+    assert int(shown[-1].group(2)) >= 1 and [f for f, _ in seen] == sorted(f for f, _ in seen)
+    assert training.base_cached(path) and list((playground_home / "cache" / "bases").glob("*/model.safetensors"))
+
+    monkeypatch.setattr(training, "_BASES", {})  # another process: the float32 copy on disk
+    timer = time.perf_counter()
+    kept, tokenizer = training.load_base(path)
+    kept_s = time.perf_counter() - timer
+    timer = time.perf_counter()
+    training.load_base(path)  # the same process again: from memory
+    memory_s = time.perf_counter() - timer
+    assert reads == [path], "the GGUF is parsed once"
+    assert kept_s < first_s / 2 and memory_s < first_s / 2, (first_s, kept_s, memory_s)
+    weights = first.state_dict()
+    assert all(torch.equal(weights[k], v) for k, v in kept.state_dict().items()), "the copy is exact"
+    assert tokenizer.apply_chat_template([{"role": "user", "content": "Hi"}], tokenize=False).count("Hi") == 1

@@ -121,10 +121,14 @@ class Preset:
     name: str = ""  # default adapter name ("" = derived from the workspace)
 
 
+# The times run from Train to the saved adapter, with the bundled SmolLM2-135M on the sample documents, on a
+# 2-core AMD EPYC without bfloat16 (float32), one torch thread as the web app uses, other work sharing the
+# cores: quick 23 s (6 steps; the base read from the copy an earlier run kept, 3 s of it), sample 508 s
+# (125 steps), standard 17 min (172 steps, the README's run). train.estimate_seconds scales them to other settings.
 PRESETS: dict[str, Preset] = {
     "sample": Preset(
-        "The shipped nightwren-sample adapter: rank 8 on every linear layer, all three recipes, about 4 minutes "
-        "on 2 CPU cores. Learns the house style; only a few facts fit in that time.",
+        "The shipped nightwren-sample adapter: rank 8 on every linear layer, all three recipes; about 8 min on a "
+        "2-core CPU, measured. Learns the house style; only a few facts fit in that time.",
         # CPU time buys training tokens (~200/s on 2 cores): one keyword question per fact, and few RAFT
         # examples (each is 5x a Q&A example) with one distractor.
         DatasetSettings(questions_per_fact=1, paraphrases_per_fact=1, raft_share=0.04, distractors=1),
@@ -134,13 +138,14 @@ PRESETS: dict[str, Preset] = {
         name="nightwren-sample",
     ),
     "quick": Preset(
-        "A smoke test: a few steps of a small adapter, to see the whole path work in a minute.",
+        "A smoke test: six steps of a small adapter, to see the whole path work; about 25 s on a 2-core CPU, "
+        "measured (the first run on a machine also reads the base model: 40 s more).",
         DatasetSettings(questions_per_fact=1, raft_share=0.05, distractors=1),
         LoraSettings(rank=4, alpha=8.0, learning_rate=2e-3, epochs=1, max_steps=6, batch_size=4, max_seq_length=160),
     ),
     "standard": Preset(
-        "Every recipe, both question phrasings, two epochs: learns more facts than sample; about 15 minutes "
-        "on 2 CPU cores, a minute or two on a GPU.",
+        "Every recipe, both question phrasings, two epochs: learns more facts than sample; about 17 min on a "
+        "2-core CPU, measured on one core.",
         DatasetSettings(questions_per_fact=2, paraphrases_per_fact=1, raft_share=0.1, distractors=1),
         LoraSettings(rank=8, alpha=16.0, learning_rate=2e-3, epochs=2, batch_size=8, max_seq_length=256),
     ),

@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import hashlib
+import json
 import math
 import random
+import shutil
 import threading
 import time
 import warnings
@@ -27,8 +30,10 @@ from playground.errors import DataLeakError, TrainingError
 from playground.finetune.dataset import Dataset, Example
 from playground.finetune.settings import LoraSettings
 from playground.models.base import Message
+from playground.storage import replace_dir
 
 IGNORE = -100  # label of a token the loss skips (prompt, padding)
+LOAD_SHARE = 0.1  # of train()'s progress bar: a minute the first time a base is read, seconds once it is cached
 StepCallback = Callable[[int, float], None]  # (step, loss) after every optimizer step
 
 
@@ -95,19 +100,51 @@ class TrainResult:
 
 
 # -- the base model --------------------------------------------------------------------------------
-@contextlib.contextmanager
-def _quiet_loading() -> Iterator[None]:
-    """No tensor-by-tensor progress bars (they would flood the CLI's stderr) and no library deprecation chatter."""
-    import functools
+# Keep a float32 copy on disk only for bases up to this size (SmolLM2-135M: 540 MB); a bigger one re-reads its GGUF.
+CACHE_MAX_BYTES = 2 * 2**30
 
-    from tqdm.auto import tqdm
+
+class _LoadReport:
+    """Progress of one base load: its own fraction, the seconds since it began, and what it is doing.
+
+    Sent when the activity changes, else at most once a second, so the CLI prints a line a second, not one a tensor.
+    """
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress, self.started, self.last = progress, time.perf_counter(), -1.0
+        self.how = self.doing = ""
+
+    def __call__(self, fraction: float, doing: str, detail: str = "") -> None:
+        now = time.perf_counter()
+        if doing != self.doing or now - self.last >= 1.0 or fraction >= 1.0:
+            self.doing, self.last = doing, now
+            self.progress(
+                fraction,
+                f"Loading the base model ({self.how}): {round(100 * fraction)} %, {now - self.started:.0f} s · "
+                f"{doing}{detail}",
+            )
+
+
+@contextlib.contextmanager
+def _quiet_loading(on_tensor: Callable[[int, int], None] | None = None) -> Iterator[None]:
+    """No tensor-by-tensor progress bars (they would flood the CLI's stderr) and no library deprecation chatter.
+
+    ``on_tensor(done, total)`` is told, in place of that bar, as transformers dequantizes each tensor of a GGUF.
+    """
     from transformers import modeling_gguf_pytorch_utils as gguf_utils
     from transformers.utils import logging as hf_logging
+
+    def counting(items: Sequence[Any], *args: Any, **kwargs: Any) -> Iterator[Any]:
+        items = list(items)
+        for done, item in enumerate(items):
+            if on_tensor is not None:
+                on_tensor(done, len(items))
+            yield item
 
     hf_logging.disable_progress_bar()
     original = getattr(gguf_utils, "tqdm", None)
     if original is not None:
-        gguf_utils.tqdm = functools.partial(tqdm, disable=True)
+        gguf_utils.tqdm = counting
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)
@@ -118,40 +155,137 @@ def _quiet_loading() -> Iterator[None]:
         hf_logging.enable_progress_bar()
 
 
-_BASES: dict[tuple[str, int], tuple[Any, Any]] = {}
-_BASES_LOCK = threading.Lock()
+def _read_gguf(path: Path, report: _LoadReport) -> tuple[Any, Any]:
+    """Tokenizer and float32 model from the GGUF itself, the slow way.
 
-
-def load_base(path: str | Path) -> tuple[Any, Any]:
-    """``(model, tokenizer)`` of a GGUF, dequantized to float32 by transformers.
-
-    The parsed model is kept (loading takes ~15 s); each call returns a fresh copy, because
-    PEFT wraps the layers of the model it is given.
+    Most of the time goes to parsing the file's metadata (the vocabulary, 49k tokens in the bundled model,
+    is read once for the tokenizer, once for the configuration, once more for the weights) and to mapping
+    tensor names; dequantizing is the last tenth. The fractions below follow those shares of the time.
     """
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
+    report.how = "dequantizing the GGUF"
+    folder, name = str(path.parent), path.name
+    with _quiet_loading(lambda done, total: report(0.75 + 0.1 * done / total, "tensors", f" {done + 1}/{total}")):
+        report(0.0, "reading the vocabulary")
+        tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
+        report(0.25, "reading the configuration")
+        base_config = AutoConfig.from_pretrained(folder, gguf_file=name)
+        report(0.4, "mapping the tensors")
+        model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, config=base_config, dtype=torch.float32)
+    return model, tokenizer
+
+
+def _cache_dir(path: Path) -> Path:
+    """Where the float32 copy of the GGUF at ``path`` is kept, named by its path, size and time and the libraries.
+
+    A GGUF replaced in place, or a transformers that maps tensors differently, gets a new folder.
+    """
+    from importlib.metadata import version
+
+    stat = path.stat()
+    key = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{version('transformers')}|{version('gguf')}"
+    return config.home() / "cache" / "bases" / hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def _read_cache(folder: Path, report: _LoadReport) -> tuple[Any, Any] | None:
+    """The model and tokenizer kept by :func:`_write_cache`, or None when there is none or it cannot be read."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    if not (folder / "model.safetensors").is_file():
+        return None
+    report.how = "the float32 copy an earlier run kept"
+    report(0.0, f"reading {folder}")
+    try:
+        with _quiet_loading():
+            tokenizer = AutoTokenizer.from_pretrained(str(folder))
+            model = AutoModelForCausalLM.from_pretrained(str(folder), dtype=torch.float32)
+    except Exception:  # debris of a full disk, a file cut short: the GGUF is still there to read
+        return None
+    return model, tokenizer
+
+
+def _write_cache(folder: Path, gguf_path: Path, model: Any, tokenizer: Any) -> None:
+    """Keep ``model`` (float32 safetensors) and ``tokenizer`` for later processes; the one base kept on disk."""
+    from safetensors.torch import save_model
+
+    def fill(tmp: Path) -> None:
+        plain = copy.deepcopy(model.config)
+        if hasattr(plain, "quantization_config"):
+            del plain.quantization_config  # the weights are plain float32 now: read them without the GGUF loader
+        plain.save_pretrained(tmp)
+        save_model(model, str(tmp / "model.safetensors"), metadata={"format": "pt"})
+        tokenizer.save_pretrained(str(tmp))
+        (tmp / "source.json").write_text(json.dumps({"gguf": str(gguf_path.resolve())}), encoding="utf-8")
+
+    if sum(p.numel() * p.element_size() for p in model.parameters()) > CACHE_MAX_BYTES:
+        return
+    try:
+        replace_dir(folder, fill, complete=lambda f: (f / "model.safetensors").is_file())
+        for other in folder.parent.iterdir():
+            if other != folder and not other.name.startswith("."):
+                shutil.rmtree(other, ignore_errors=True)
+    except (OSError, ValueError, RuntimeError):
+        pass  # a full disk costs the next process the slow load, not this run its adapter
+
+
+_BASES: dict[tuple[str, int, int], tuple[Any, Any]] = {}
+_BASES_LOCK = threading.Lock()
+
+
+def _memory_key(path: Path) -> tuple[str, int, int]:
+    stat = path.stat()
+    return str(path.resolve()), stat.st_size, stat.st_mtime_ns
+
+
+def base_cached(path: str | Path) -> bool:
+    """Whether :func:`load_base` finds ``path``'s model in memory or on disk (seconds rather than a minute)."""
+    path = Path(path)
+    if not path.is_file():
+        return False
+    return _memory_key(path) in _BASES or (_cache_dir(path) / "model.safetensors").is_file()
+
+
+def load_base(path: str | Path, progress: Progress = no_progress) -> tuple[Any, Any]:
+    """``(model, tokenizer)`` of a GGUF, dequantized to float32 by transformers.
+
+    The first load parses and dequantizes the GGUF (~40 s for the bundled model on 2 idle cores, twice
+    that on a busy machine) and keeps a float32 copy under ``PLAYGROUND_HOME/cache/bases`` that later
+    processes read in a few seconds; within a process the model stays in memory. Each call returns a
+    fresh copy of the model, because PEFT wraps the layers of the model it is given. ``progress`` hears
+    the load's own fraction and elapsed seconds, e.g.
+    ``"Loading the base model (dequantizing the GGUF): 72 %, 31 s · tensors 110/272"``.
+    """
     path = Path(path)
     if not path.is_file():
         raise TrainingError(f"the base model file {path} does not exist")
-    key = (str(path.resolve()), path.stat().st_mtime_ns)
+    report = _LoadReport(progress)
+    key = _memory_key(path)
     with _BASES_LOCK:
-        if key not in _BASES:
-            try:
-                with _quiet_loading():
-                    tokenizer = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
-                    model = AutoModelForCausalLM.from_pretrained(
-                        str(path.parent), gguf_file=path.name, dtype=torch.float32
-                    )
-            except (ValueError, OSError, KeyError, RuntimeError) as err:
-                raise TrainingError(
-                    f"transformers could not load {path.name} for training: {err}. Fine-tuning needs a GGUF of a "
-                    "llama, qwen2 or gemma-family model"
-                ) from err
+        if key in _BASES:
+            report.how = "already in memory"
+        else:
             _BASES.clear()  # one base in memory at a time: they are hundreds of MB each
-            _BASES[key] = (model, tokenizer)
+            folder = _cache_dir(path)
+            loaded = _read_cache(folder, report)
+            if loaded is None:
+                try:
+                    loaded = _read_gguf(path, report)
+                except (ValueError, OSError, KeyError, RuntimeError) as err:
+                    raise TrainingError(
+                        f"transformers could not load {path.name} for training: {err}. Fine-tuning needs a GGUF of "
+                        "a llama, qwen2 or gemma-family model"
+                    ) from err
+                report(0.85, "keeping a float32 copy for the next run")
+                _write_cache(folder, path, *loaded)
+            _BASES[key] = loaded
         model, tokenizer = _BASES[key]
-    return copy.deepcopy(model), tokenizer
+        report(0.92, "copying the weights for this run")
+        fresh = copy.deepcopy(model)
+    report(1.0, "ready")
+    return fresh, tokenizer
 
 
 # -- data ------------------------------------------------------------------------------------------
@@ -282,6 +416,75 @@ def lora_config(settings: LoraSettings, n_layers: int | None = None) -> Any:
     )
 
 
+# -- how long it takes -----------------------------------------------------------------------------
+# Measured on a 2-core AMD EPYC (AVX2, no bfloat16: float32) shared with other work, the bundled SmolLM2-135M,
+# one torch thread (the web app's setting on 2 cores): a step costs STEP_S plus TOKEN_S per token of its batch.
+# 20 steps at a quiet moment fit 0.2 s + 8.2 ms/token (within 5 %); whole runs, the cores busier, took
+# 15-35 % longer (quick: 6 steps in 20 s; sample: 125 steps in 505 s), so the constants sit between.
+# Two threads on idle cores take about 0.75 of that; on cores busy with other work, several times more.
+CPU_STEP_S = 0.25
+CPU_TOKEN_S = 0.0095
+CPU_LOAD_S = {"gguf": 40.0, "cache": 6.0}  # reading the base: its GGUF the first time, the float32 copy later
+WRITE_S = 2.0  # exporting the GGUF adapter
+
+
+def example_tokens(example: Example) -> float:
+    """About how many tokens an example is, from its characters (SmolLM2's tokenizer and chat template, ±10 %).
+
+    >>> round(example_tokens(Example("qa", [{"role": "user", "content": "x" * 343}])))
+    112
+    """
+    return 12.3 + sum(len(m["content"]) for m in example.messages) / 3.43
+
+
+def duration_text(seconds: float) -> str:
+    """A duration as a person reads it.
+
+    >>> [duration_text(s) for s in (4.4, 59.6, 185, 3725)]
+    ['4 s', '1 min 00 s', '3 min 05 s', '1 h 02 min']
+    """
+    whole = round(seconds)
+    if whole < 60:
+        return f"{whole} s"
+    if whole < 3600:
+        return f"{whole // 60} min {whole % 60:02d} s"
+    return f"{whole // 3600} h {whole % 3600 // 60:02d} min"
+
+
+def estimate_seconds(
+    settings: LoraSettings, examples: Sequence[Example], base_path: str | Path | None = None, where: str = "cpu"
+) -> float | None:
+    """About how long a fine-tune takes on a 2-core CPU, from Train to the saved adapter.
+
+    The measured per-step time (``CPU_STEP_S``, ``CPU_TOKEN_S``) times the steps ``settings`` make of
+    ``examples``, plus reading the base (its GGUF, or the copy :func:`load_base` keeps) and writing the
+    adapter. ``base_path`` None: the bundled model, already cached. None for another base or off the
+    CPU, where nothing was measured.
+
+    >>> quick = LoraSettings(epochs=1, max_steps=6, batch_size=4, max_seq_length=160)
+    >>> examples = [Example("qa", [{"role": "user", "content": "x" * 220}])] * 400
+    >>> round(estimate_seconds(quick, examples))  # 6 steps of 4 × 76 tokens, the base read from its copy
+    27
+    >>> estimate_seconds(quick, examples, where="cuda") is None
+    True
+    """
+    from playground.models.embedded import bundled_model_path
+
+    cached = True
+    if base_path is not None:
+        if Path(base_path).resolve() != bundled_model_path().resolve():
+            return None
+        cached = base_cached(base_path)
+    if not where.startswith("cpu") or not examples:
+        return None
+    tokens = sum(min(example_tokens(e), settings.max_seq_length) for e in examples) / len(examples)
+    steps = math.ceil(len(examples) / settings.batch_size) * settings.epochs
+    if settings.max_steps:
+        steps = min(steps, settings.max_steps)
+    step = CPU_STEP_S + CPU_TOKEN_S * min(settings.batch_size, len(examples)) * tokens
+    return CPU_LOAD_S["cache" if cached else "gguf"] + steps * step + WRITE_S
+
+
 def train(
     data: Dataset | Sequence[Example],
     settings: LoraSettings,
@@ -291,12 +494,14 @@ def train(
     on_step: StepCallback | None = None,
     cancel: threading.Event | None = None,
     run_on: str | None = None,
+    threads: int | None = None,
 ) -> TrainResult:
     """Train a LoRA adapter on ``data`` over the GGUF at ``base_path``.
 
     A :class:`Dataset` whose leakage check still has leaking examples is refused
     (:class:`~playground.errors.DataLeakError`). ``cancel`` stops after the current step; the
-    result then has ``cancelled=True`` and the adapter as trained so far.
+    result then has ``cancelled=True`` and the adapter as trained so far. ``threads``: torch's CPU
+    threads (default ``PLAYGROUND_THREADS``, else every core).
     """
     import torch
     from peft import get_peft_model
@@ -315,10 +520,9 @@ def train(
     started = time.perf_counter()
     where = run_on or device()
     threads_before = torch.get_num_threads()
-    torch.set_num_threads(config.threads())
+    torch.set_num_threads(threads or config.threads())
     try:
-        progress(0.0, "Loading the base model (dequantizing the GGUF)")
-        base, tokenizer = load_base(base_path)
+        base, tokenizer = load_base(base_path, lambda f, m: progress(LOAD_SHARE * f, m))
         encoded = [encode(e.messages, tokenizer, settings.max_seq_length) for e in examples]
         kept = [e for e in encoded if e is not None]
         if not kept:
@@ -356,7 +560,8 @@ def train(
         )
         precision = "bfloat16" if dtype is not None else "float32"
         progress(
-            0.02, f"Training {total} steps on {where} ({precision}): {len(kept)} examples, batch {settings.batch_size}"
+            LOAD_SHARE,
+            f"Training {total} steps on {where} ({precision}): {len(kept)} examples, batch {settings.batch_size}",
         )
         result.precision = precision
         step = 0
@@ -384,7 +589,7 @@ def train(
                 result.answer_tokens += int((batch["labels"] != IGNORE).sum())
                 if on_step is not None:
                     on_step(step, loss)
-                progress(0.02 + 0.98 * step / total, f"Step {step}/{total} · loss {loss:.3f}")
+                progress(LOAD_SHARE + (1 - LOAD_SHARE) * step / total, f"Step {step}/{total} · loss {loss:.3f}")
             if result.cancelled:
                 break
         model.eval()
@@ -394,4 +599,18 @@ def train(
         torch.set_num_threads(threads_before)
 
 
-__all__ = ["IGNORE", "Encoded", "TrainResult", "answer_loss", "device", "encode", "load_base", "train", "train_step"]
+__all__ = [
+    "IGNORE",
+    "Encoded",
+    "TrainResult",
+    "answer_loss",
+    "base_cached",
+    "device",
+    "duration_text",
+    "encode",
+    "estimate_seconds",
+    "example_tokens",
+    "load_base",
+    "train",
+    "train_step",
+]
