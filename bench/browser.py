@@ -140,7 +140,7 @@ def bench_end_to_end(catalogue: Any, index: Any, root: Path) -> dict[str, Any]:
     # The same four prompts on the raw engine: the app's default models and settings.
     backend = catalogue.backends["embedded"]
     base = catalogue.resolve(None)
-    tuned = default_finetune(catalogue.listing().models, base)  # the app's own default
+    tuned = default_finetune(catalogue.listing().models, base, index.files)  # the app's own default
     question = open_workspace(SAMPLE).questions()[0]["question"]
     params = GenerationParams()
     run = compare(question, catalogue=catalogue, base=base, finetuned=tuned, index=index, generation=params)

@@ -200,6 +200,8 @@ def cmd_retrieve(args: argparse.Namespace) -> int:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     from playground.compare import compare
+    from playground.documents import QUESTIONS_FILE, load_questions
+    from playground.readout import Comparison, gold_answer
 
     catalogue = _catalogue(args.no_ollama)
     catalogue.resolve(args.base)  # a wrong model name fails before the index is built
@@ -220,14 +222,22 @@ def cmd_ask(args: argparse.Namespace) -> int:
             _progress(i / 4, f"Answering: {condition.result.label} ({condition.result.model})")
         condition.run()
     results = run.results()
+    rows = load_questions(args.docs) if args.docs.is_dir() and (args.docs / QUESTIONS_FILE).is_file() else []
+    comparison = Comparison(run.question, results, gold=gold_answer(run.question, rows), workspace=index.workspace)
     if args.json:
-        print(json.dumps({"question": run.question, "results": [_result_json(r) for r in results]}, indent=2))
+        out = {
+            "question": run.question,
+            "gold": comparison.gold,
+            "reading": comparison.reading(),
+            "results": [_result_json(r, comparison) for r in results],
+        }
+        print(json.dumps(out, indent=2))
     else:
-        _print_summary(run.question, results)
+        _print_summary(comparison)
     return 0 if all(r.error is None for r in results) else 1
 
 
-def _result_json(r: Any) -> dict[str, Any]:
+def _result_json(r: Any, comparison: Any) -> dict[str, Any]:
     m = r.metrics
     return {
         "condition": r.condition,
@@ -235,6 +245,9 @@ def _result_json(r: Any) -> dict[str, Any]:
         "text": r.text,
         "error": r.error,
         "note": r.note,
+        "stopped_at": r.stopped_at,
+        "unsupported": r.unsupported,
+        "correct": comparison.verdict(r),
         "sources": [
             {"file_name": s.file_name, "page": s.page, "score": s.score, "text": s.text, "used_spans": s.used_spans}
             for s in r.sources
@@ -253,27 +266,35 @@ def _result_json(r: Any) -> dict[str, Any]:
     }
 
 
-def _print_summary(question: str, results: list[Any]) -> None:
+def _print_summary(comparison: Any) -> None:
+    from playground.readout import flags
+
     width = 38
-    print(f"Q: {question}\n")
+    results = comparison.results
+    print(f"Q: {comparison.question}\n")
+    if comparison.gold is not None:
+        print(f"Expected: {comparison.gold}\n")
     for pair in (results[:2], results[2:]):
         cols = []
         for r in pair:
             body = f"ERROR: {r.error}" if r.error else r.text.strip()
-            lines = [r.label, r.model, "-" * width, *textwrap.wrap(body, width)]
+            verdict = comparison.verdict(r)
+            label = r.label if verdict is None else f"{r.label} ({'right' if verdict else 'wrong'})"
+            lines = [label, r.model, "-" * width, *textwrap.wrap(body, width)]
             if r.metrics:
                 m = r.metrics
                 lines += ["", f"{m.latency_s:.2f}s, first token {m.first_token_s or 0:.2f}s"]
                 lines += [f"{m.prompt_tokens} prompt + {m.completion_tokens} tokens, {m.tokens_per_s:.0f} tok/s"]
             if r.sources:
                 lines += ["", "Sources: " + ", ".join(dict.fromkeys(s.file_name for s in r.sources))]
-            if r.note:
-                lines += ["", *textwrap.wrap(r.note, width)]
+            for flag in flags(r):
+                lines += ["", *textwrap.wrap(flag, width)]
             cols.append(lines)
         height = max(len(c) for c in cols)
         for row in range(height):
             print("  |  ".join((c[row] if row < len(c) else "").ljust(width) for c in cols).rstrip())
         print()
+    print(textwrap.fill(f"Reading: {comparison.reading()}", 2 * width + 5))
 
 
 def cmd_models(args: argparse.Namespace) -> int:

@@ -171,7 +171,7 @@ def to_markdown(c: Comparison) -> str:
         mark = "" if verdict is None else (" ✓" if verdict else " ✗")
         lines += [f"## {r.label}{mark}", "", f"Model: `{r.model}`", ""]
         lines += [f"> {line}" for line in (r.error or r.text or "(no answer)").splitlines()] + [""]
-        for note in _notes(r):
+        for note in flags(r):
             lines.append(f"- {note}")
         if r.metrics:
             m = r.metrics
@@ -207,7 +207,7 @@ def to_html(c: Comparison) -> str:
             f"<div class=p>{esc(s.text)}</div></li>"
             for s in r.sources
         )
-        notes = "".join(f"<p class=m>{esc(n)}</p>" for n in _notes(r))
+        notes = "".join(f"<p class=m>{esc(n)}</p>" for n in flags(r))
         cards.append(
             f"<section style='border-top:4px solid {COLORS[r.condition]}'><h2>{esc(r.label)}{mark}</h2>"
             f"<p class=m>{esc(r.model)}</p><p class=a>{esc(r.error or r.text or '(no answer)')}</p>"
@@ -232,8 +232,8 @@ def to_json(c: Comparison) -> str:
     return json.dumps(c.as_dict(), indent=2, ensure_ascii=False)
 
 
-def _notes(r: ConditionResult) -> list[str]:
-    """The flags a card shows, as sentences."""
+def flags(r: ConditionResult) -> list[str]:
+    """What a card says about its answer besides the answer, as sentences (the page, exports and CLI)."""
     out = [r.note] if r.note else []
     if r.stopped_at:
         out.append(f"Stopped at the {r.stopped_at}-token limit: the answer may be cut short.")
@@ -247,6 +247,7 @@ EXPORTS = {"md": (to_markdown, "text/markdown"), "html": (to_html, "text/html"),
 __all__ = [
     "EXPORTS",
     "Comparison",
+    "flags",
     "gold_answer",
     "load_comparison",
     "reading",

@@ -85,8 +85,11 @@ def test_ask_readable_summary_shows_the_grid(capsys):
     assert code == 0
     assert "Fine-tuned slot: the base model again" in captured.err
     lines = out.splitlines()
+    # Not a question of the sample's set: no expected answer, so no label carries a verdict.
+    assert not any(line.startswith("Expected:") for line in lines)
     assert f"{'Base':<38}  |  Base+RAG" in lines, "the grid's first row: Base beside Base+RAG"
     assert f"{'Fine-tuned':<38}  |  Fine-tuned+RAG" in lines, "its second row: Fine-tuned beside Fine-tuned+RAG"
+    assert out.rstrip().splitlines()[-1].strip() and "Reading: " in out
     assert out.count("embedded:smollm2-135m-instruct") == 4, "'--finetuned base' runs the base in every slot"
     assert "No fine-tuned model chosen yet" in out
     assert "Sources: " in out and "tok/s" in out
