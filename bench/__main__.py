@@ -75,6 +75,7 @@ def table(r: dict[str, Any], reps: int) -> str:
                 [r["browser"]["raw_answers_s"]],
                 r["browser"]["answers_ratio"],
                 r["browser"]["answers_ratio"],
+                GOALS["browser_answers"],
             ),
             _row("no-op rerun of Compare (AppTest, after an answer)", r["rerun"]["rerun_s"]),
             f"  reloaded by those reruns: {r['rerun']['reloaded'] or 'nothing'}",
