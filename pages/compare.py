@@ -121,7 +121,7 @@ if "compare_shown" in st.session_state:
     for col, (fmt, (write, mime)) in zip(cols, EXPORTS.items(), strict=True):
         col.download_button(
             f"Export {fmt.upper()}",
-            data=write(shown),
+            data=lambda write=write: write(shown),  # made only when clicked
             file_name=f"comparison.{fmt}",
             mime=mime,
             on_click="ignore",

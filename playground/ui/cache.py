@@ -50,9 +50,10 @@ def catalogue(host: str) -> Catalogue:
     return Catalogue([embedded_backend(), ollama_backend(host)])
 
 
-@st.cache_data(ttl=15, show_spinner=False)
+@st.cache_data(show_spinner=False)
 def model_listing(host: str) -> Listing:
-    """Models of every backend; cached briefly so reruns do not ask Ollama again and again."""
+    """Models of every backend, asked once: a rerun never waits on Ollama. Fresh after "Check again" on the
+    Models page, after a training run, and for another Ollama host (the host is the key)."""
     LOADS["model_listing"] += 1
     return catalogue(host).listing()
 

@@ -111,8 +111,8 @@ def models_sidebar() -> Listing:
     with st.sidebar:
         st.header("Models")
         model_pickers(listing)
-        for message in listing.errors.values():
-            st.caption(f":material/cloud_off: {message}")  # news, not a failure: the other backend still answers
+        for message in listing.errors.values():  # news, not a failure: the other backend still answers
+            st.caption(f":material/cloud_off: {message}. Once it runs: **Models** → **Check again**.")
     return listing
 
 
