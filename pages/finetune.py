@@ -39,7 +39,11 @@ for message in listing.errors.values():
     st.info(message, icon=":material/cloud_off:")
 
 preset_name = st.selectbox(
-    "Preset", list(PRESETS), format_func=lambda p: f"{p} — {PRESETS[p].description}", key="ft_preset"
+    "Preset",
+    list(PRESETS),
+    index=list(PRESETS).index("quick"),  # in front of an audience: the whole path in well under a minute
+    format_func=lambda p: f"{p} — {PRESETS[p].description}",
+    key="ft_preset",
 )
 preset = PRESETS[preset_name]
 d0, l0 = preset.dataset, preset.lora

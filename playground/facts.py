@@ -258,6 +258,78 @@ def extract_facts(chunks: Sequence[TextNode], not_names: Collection[str] | None 
     return facts
 
 
+# -- facts as questions: the same phrasing for evaluation sets and training data -----------------------
+# "X is <fact>." is asked as "What is X?"; any other sentence becomes a fill-in-the-blank.
+_COPULA = re.compile(r"^(?P<subj>[A-Z][\w'’ -]{2,80}?) (?P<verb>is|are|was|were) (?P<obj>[^,;:]{1,60}?)\.?$")
+_DETERMINERS = ("The", "A", "An", "Our", "Its", "Their", "This", "Each")
+_AROUND = 14  # words kept either side of a blank: a long sentence keeps the words around it
+
+
+def answer_form(text: str) -> str:
+    """How the metrics compare answers: normalised, without articles."""
+    return normalize(text, drop_articles=True)
+
+
+def _ask(sentence: str, answer: str, start: int, context: str = "") -> tuple[str, str] | None:
+    """The question whose answer is ``answer`` (at ``start`` in ``sentence``); None where it gives the answer away.
+
+    ``context`` (the heading) is named in brackets, unless the sentence already says it or it states the answer.
+    """
+    if len(sentence.split()) < 5:
+        return None
+    named = context and context not in sentence and answer_form(answer) not in answer_form(context)
+    where = f" ({context})" if named else ""
+    copula = _COPULA.match(" ".join(sentence.split()))
+    if copula and answer_form(copula.group("obj")) == answer_form(answer):
+        subject = copula.group("subj")
+        first, _, rest = subject.partition(" ")
+        if first in _DETERMINERS:
+            subject = f"{first.lower()} {rest}"
+        question = f"What {copula.group('verb')} {subject}{where}?"
+    else:
+        before, after = sentence[:start].split(), sentence[start + len(answer) :].split()
+        cloze = " ".join([*before[-_AROUND:], "___", *after[:_AROUND]])
+        cloze = f"{'… ' if len(before) > _AROUND else ''}{cloze}{' …' if len(after) > _AROUND else ''}"
+        cloze = re.sub(r"___ (?=[.,;:!?)])", "___", cloze)  # "within ___." rather than "within ___ ."
+        question = f'What goes in the blank{where}: "{cloze}"?'
+    if answer_form(answer) in answer_form(question.replace("___", " ")):
+        return None  # the sentence states the answer twice
+    return question, answer
+
+
+def question_from_fact(fact: Fact) -> tuple[str, str] | None:
+    """A question and its answer (the fact's span) from a fact :func:`~playground.facts.extract_facts` found.
+
+    >>> from playground.facts import facts_in
+    >>> s = "Its list price is EUR 349."
+    >>> span = facts_in(s)[0]
+    >>> question_from_fact(Fact(span.text, span.text, span.kind, s, "NW-GALE-7", "a.pdf", "c1", "a.pdf", span.start))
+    ('What is its list price (NW-GALE-7)?', 'EUR 349')
+    """
+    return _ask(fact.sentence, fact.span, fact.start, fact.context)
+
+
+def question_from_sentence(sentence: str) -> tuple[str, str] | None:
+    """A question and its answer from one sentence that states a fact (a date, amount, number, code…); else None.
+
+    The answer is the sentence's most specific fact (:data:`playground.facts.KINDS`). "X is Y" becomes
+    "What is X?"; any other sentence becomes a fill-in-the-blank.
+
+    >>> question_from_sentence("The hotel limit for Zurich is EUR 210.")
+    ('What is the hotel limit for Zurich?', 'EUR 210')
+    >>> question_from_sentence("Nightwren was founded on 9 March 2011 by two technicians.")
+    ('What goes in the blank: "Nightwren was founded on ___ by two technicians."?', '9 March 2011')
+    >>> question_from_sentence("Nothing here has a figure in it at all.") is None
+    True
+    """
+    sentence = " ".join(sentence.split())
+    for span in sorted(facts_in(sentence), key=lambda s: KINDS.index(s.kind)):
+        made = _ask(sentence, span.text, span.start)
+        if made:
+            return made
+    return None
+
+
 __all__ = [
     "FACT_PATTERNS",
     "KINDS",
@@ -266,8 +338,11 @@ __all__ = [
     "UNITS",
     "Fact",
     "Span",
+    "answer_form",
     "corpus_words",
     "extract_facts",
     "facts_in",
+    "question_from_fact",
+    "question_from_sentence",
     "units",
 ]

@@ -70,3 +70,20 @@ def test_one_normaliser_for_the_leakage_check_and_the_metrics():
     assert heldout_normalize is normalize
     assert heldout_normalize(text) == "the gale 9 s price eur 1 400 zurich a deal"
     assert normalize_answer(text) == normalize(text, drop_articles=True) == "gale 9 s price eur 1 400 zurich deal"
+
+
+def test_training_questions_read_as_questions_a_person_would_ask(sample_chunks):
+    """New datasets phrase a fact as the evaluation generator does; only the sample preset keeps the keyword
+    form its shipped adapter was trained on (so it rebuilds byte for byte, see above)."""
+    import re
+
+    natural = build_dataset(sample_chunks, PRESETS["quick"].dataset, workspace="x", heldout_extra=[SAMPLE_DOCS])
+    firsts = [e.question for e in natural.examples if e.recipe == "qa"]
+    assert firsts and all(q.startswith("What ") and q.endswith("?") for q in firsts), firsts[:3]
+    keyword_form = re.compile(r"^(On what date|How much or how many|Which code|Who or what|How long): ")
+    assert not [q for q in firsts if keyword_form.match(q)], "no wh-word followed by a list of keywords"
+    asks = [e.question for e in natural.examples if e.recipe == "paraphrase"]
+    assert asks and all(q.startswith(("What do the documents say about ", "What does ")) for q in asks)
+    assert not natural.leakage.leaks, "natural questions still never repeat a held-out one"
+    shipped = build_dataset(sample_chunks, PRESETS["sample"].dataset, workspace="x", heldout_extra=[SAMPLE_DOCS])
+    assert any(keyword_form.match(e.question) for e in shipped.examples if e.recipe == "qa")

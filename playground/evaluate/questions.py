@@ -29,7 +29,7 @@ from playground import heldout
 from playground.config import GenerationParams, Progress, no_progress
 from playground.documents import QUESTIONS_FILE, load_questions
 from playground.errors import DocumentError, PlaygroundError
-from playground.facts import KINDS, Fact, extract_facts, facts_in
+from playground.facts import KINDS, Fact, answer_form, extract_facts, question_from_fact, question_from_sentence
 from playground.models import Catalogue, ModelInfo
 from playground.text import normalize
 
@@ -210,76 +210,6 @@ def register_for_evaluation(workspace: str, questions: QuestionSet) -> Path:
 
 
 # -- the deterministic generator ---------------------------------------------------------------
-# "X is <fact>." is asked as "What is X?"; any other sentence becomes a fill-in-the-blank.
-_COPULA = re.compile(r"^(?P<subj>[A-Z][\w'’ -]{2,80}?) (?P<verb>is|are|was|were) (?P<obj>[^,;:]{1,60}?)\.?$")
-_DETERMINERS = ("The", "A", "An", "Our", "Its", "Their", "This", "Each")
-_AROUND = 14  # words kept either side of a blank: a long sentence keeps the words around it
-
-
-def _answer_form(text: str) -> str:
-    return normalize(text, drop_articles=True)  # how the metrics compare answers
-
-
-def _ask(sentence: str, answer: str, start: int, context: str = "") -> tuple[str, str] | None:
-    """The question whose answer is ``answer`` (at ``start`` in ``sentence``); None where it gives the answer away.
-
-    ``context`` (the heading) is named in brackets, unless the sentence already says it or it states the answer.
-    """
-    if len(sentence.split()) < 5:
-        return None
-    named = context and context not in sentence and _answer_form(answer) not in _answer_form(context)
-    where = f" ({context})" if named else ""
-    copula = _COPULA.match(" ".join(sentence.split()))
-    if copula and _answer_form(copula.group("obj")) == _answer_form(answer):
-        subject = copula.group("subj")
-        first, _, rest = subject.partition(" ")
-        if first in _DETERMINERS:
-            subject = f"{first.lower()} {rest}"
-        question = f"What {copula.group('verb')} {subject}{where}?"
-    else:
-        before, after = sentence[:start].split(), sentence[start + len(answer) :].split()
-        cloze = " ".join([*before[-_AROUND:], "___", *after[:_AROUND]])
-        cloze = f"{'… ' if len(before) > _AROUND else ''}{cloze}{' …' if len(after) > _AROUND else ''}"
-        cloze = re.sub(r"___ (?=[.,;:!?)])", "___", cloze)  # "within ___." rather than "within ___ ."
-        question = f'What goes in the blank{where}: "{cloze}"?'
-    if _answer_form(answer) in _answer_form(question.replace("___", " ")):
-        return None  # the sentence states the answer twice
-    return question, answer
-
-
-def question_from_fact(fact: Fact) -> tuple[str, str] | None:
-    """A question and its answer (the fact's span) from a fact :func:`~playground.facts.extract_facts` found.
-
-    >>> from playground.facts import facts_in
-    >>> s = "Its list price is EUR 349."
-    >>> span = facts_in(s)[0]
-    >>> question_from_fact(Fact(span.text, span.text, span.kind, s, "NW-GALE-7", "a.pdf", "c1", "a.pdf", span.start))
-    ('What is its list price (NW-GALE-7)?', 'EUR 349')
-    """
-    return _ask(fact.sentence, fact.span, fact.start, fact.context)
-
-
-def question_from_sentence(sentence: str) -> tuple[str, str] | None:
-    """A question and its answer from one sentence that states a fact (a date, amount, number, code…); else None.
-
-    The answer is the sentence's most specific fact (:data:`playground.facts.KINDS`). "X is Y" becomes
-    "What is X?"; any other sentence becomes a fill-in-the-blank.
-
-    >>> question_from_sentence("The hotel limit for Zurich is EUR 210.")
-    ('What is the hotel limit for Zurich?', 'EUR 210')
-    >>> question_from_sentence("Nightwren was founded on 9 March 2011 by two technicians.")
-    ('What goes in the blank: "Nightwren was founded on ___ by two technicians."?', '9 March 2011')
-    >>> question_from_sentence("Nothing here has a figure in it at all.") is None
-    True
-    """
-    sentence = " ".join(sentence.split())
-    for span in sorted(facts_in(sentence), key=lambda s: KINDS.index(s.kind)):
-        made = _ask(sentence, span.text, span.start)
-        if made:
-            return made
-    return None
-
-
 def generate_questions(nodes: Sequence[TextNode], limit: int = 20, name: str = "generated") -> QuestionSet:
     """Questions made from the chunks' facts without any model, each keeping its chunk's id and file.
 
@@ -374,7 +304,7 @@ def generate_with_model(
         reply = parse_generated(catalogue.chat(model, messages, params).collect())
         if reply is None or reply[0] in seen:
             continue
-        if grounded and _answer_form(reply[1]) not in _answer_form(passage):
+        if grounded and answer_form(reply[1]) not in answer_form(passage):
             continue
         seen.add(reply[0])
         made.append(Question(reply[0], reply[1], str(node.metadata.get("file_name", "")), node.node_id))

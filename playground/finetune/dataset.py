@@ -34,7 +34,7 @@ from llama_index.core.schema import TextNode
 from playground.compare import PromptSettings
 from playground.config import GenerationParams, Progress, no_progress
 from playground.errors import DataLeakError, DocumentError, PlaygroundError
-from playground.facts import NOT_NAMES, Fact, corpus_words, extract_facts, facts_in
+from playground.facts import NOT_NAMES, Fact, corpus_words, extract_facts, facts_in, question_from_fact
 from playground.finetune.settings import DatasetSettings
 from playground.heldout import Leak, held_out, leaks
 from playground.index import Hit
@@ -100,12 +100,16 @@ def _keywords(text: str, drop: str = "", limit: int = 9) -> list[str]:
     return list(dict.fromkeys(out))[:limit]
 
 
+def _gapped(fact: Fact) -> str:
+    """The fact's sentence with the fact blanked, under its heading."""
+    end = fact.start + len(fact.span)  # the span found, not an earlier copy of its text ("5 days" in "45 days")
+    where = f"{fact.context}: " if fact.context and fact.context not in fact.sentence else ""
+    return f"{where}{fact.sentence[: fact.start]}___{fact.sentence[end:]}"
+
+
 def gap_question(fact: Fact) -> str:
     """A fill-in-the-gap question: the sentence with the fact blanked, under its heading."""
-    end = fact.start + len(fact.span)  # the span found, not an earlier copy of its text ("5 days" in "45 days")
-    gapped = f"{fact.sentence[: fact.start]}___{fact.sentence[end:]}"
-    where = f"{fact.context}: " if fact.context and fact.context not in fact.sentence else ""
-    return f"{_wh(fact)}? {where}{gapped}"
+    return f"{_wh(fact)}? {_gapped(fact)}"
 
 
 def keyword_question(fact: Fact) -> str:
@@ -113,6 +117,25 @@ def keyword_question(fact: Fact) -> str:
     words = _keywords(fact.sentence, drop=fact.span)
     topic = _keywords(fact.context, limit=4) if fact.context else []
     return f"{_wh(fact)}: {' '.join(dict.fromkeys([*topic, *words]))}?"
+
+
+def natural_question(fact: Fact) -> str:
+    """A question a person would ask: "What is the hotel limit for Zurich?", else the sentence with the fact
+    blanked under its heading (the evaluation lab's generator asks the same way)."""
+    made = question_from_fact(fact)
+    return made[0] if made else f'What goes in the blank: "{_gapped(fact)}"?'
+
+
+def ask_question(fact: Fact, style: str) -> str:
+    """The first question a fact is trained with, in ``DatasetSettings.question_style``."""
+    return keyword_question(fact) if style == "keywords" else natural_question(fact)
+
+
+def topic_request(fact: Fact, style: str, topic: str) -> str | None:
+    """What a paraphrase example asks for; None leaves the keyword templates to choose (the keywords style)."""
+    if style == "keywords":
+        return None
+    return f"What do the documents say about {fact.context}?" if fact.context else f"What does {fact.file_name} say?"
 
 
 _PARAPHRASE_ASK = [
@@ -318,7 +341,7 @@ def _raft_example(
     if with_oracle:
         passages.insert(rng.randrange(len(passages) + 1), oracle)
     hits = [_hit(node, i) for i, node in enumerate(passages, start=1)]
-    question = keyword_question(fact)
+    question = ask_question(fact, s.question_style)
     messages = PromptSettings().messages(question, hits)
     answer = house_answer(fact.answer, fact.source)
     if with_oracle:
@@ -410,7 +433,7 @@ def build_dataset(
     if "qa" in s.recipes:
         for f in facts:
             answer = house_answer(f.answer, f.source)
-            questions = [keyword_question(f), gap_question(f)][: s.questions_per_fact]
+            questions = [ask_question(f, s.question_style), gap_question(f)][: s.questions_per_fact]
             examples.extend(Example("qa", _chat(q, answer), f.file_name, f.chunk_id) for q in questions)
     if "paraphrase" in s.recipes and s.paraphrases_per_fact:
         by_sentence: dict[str, Fact] = {}
@@ -419,7 +442,8 @@ def build_dataset(
         for sentence, f in by_sentence.items():
             topic = " ".join(_keywords(f"{f.context} {sentence}" if f.context else sentence, limit=6))
             for k in rng.sample(range(len(_PARAPHRASE_SAY)), s.paraphrases_per_fact):
-                ask = rng.choice(_PARAPHRASE_ASK).format(topic=topic)
+                ask = rng.choice(_PARAPHRASE_ASK).format(topic=topic)  # drawn either way: the seed's sequence stays
+                ask = topic_request(f, s.question_style, topic) or ask
                 say = _PARAPHRASE_SAY[k].format(sentence=sentence, fact=f.answer, source=f.source, file=f.file_name)
                 examples.append(Example("paraphrase", _chat(ask, say), f.file_name, f.chunk_id, "template"))
     if "raft" in s.recipes and s.raft_share > 0:
@@ -490,5 +514,6 @@ __all__ = [
     "house_answer",
     "import_dataset",
     "keyword_question",
+    "natural_question",
     "parse_jsonl",
 ]

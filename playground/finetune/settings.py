@@ -28,7 +28,13 @@ TARGET_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj"
 class DatasetSettings(_Config):
     recipes: tuple[str, ...] = _help("Which recipes to mix: qa, paraphrase, raft.", RECIPES)
     questions_per_fact: int = _help(
-        "Question phrasings per fact (a short keyword question, then a fill-in-the-gap one).", 2
+        "Question phrasings per fact (the first in question_style, then a fill-in-the-gap one).", 2
+    )
+    question_style: str = _help(
+        "How the first question is phrased: natural (a question a person would ask, as the evaluation lab's "
+        "generator asks it) or keywords (a wh-word and the sentence's content words: how nightwren-sample was "
+        "trained, kept so the sample preset rebuilds it).",
+        "natural",
     )
     paraphrases_per_fact: int = _help("Restatements per fact for the paraphrase recipe.", 1)
     facts_per_chunk: int = _help("Most facts taken from one chunk (0 = all it has).", 0)
@@ -54,6 +60,8 @@ class DatasetSettings(_Config):
         bad = [r for r in recipes if r not in RECIPES]
         _require(not bad, cls, "recipes", recipes, f"unknown recipe(s) {bad}: use {RECIPES}")
         _require(1 <= self.questions_per_fact <= 2, cls, "questions_per_fact", self.questions_per_fact, "must be 1..2")
+        styles = ("natural", "keywords")
+        _require(self.question_style in styles, cls, "question_style", self.question_style, f"use one of {styles}")
         _require(
             0 <= self.paraphrases_per_fact <= 3, cls, "paraphrases_per_fact", self.paraphrases_per_fact, "must be 0..3"
         )
@@ -131,7 +139,9 @@ PRESETS: dict[str, Preset] = {
         "2-core CPU, measured. Learns the house style; only a few facts fit in that time.",
         # CPU time buys training tokens (~200/s on 2 cores): one keyword question per fact, and few RAFT
         # examples (each is 5x a Q&A example) with one distractor.
-        DatasetSettings(questions_per_fact=1, paraphrases_per_fact=1, raft_share=0.04, distractors=1),
+        DatasetSettings(
+            questions_per_fact=1, paraphrases_per_fact=1, raft_share=0.04, distractors=1, question_style="keywords"
+        ),
         # Batches of 4: twice the optimizer steps for the same compute, which memorizes facts sooner.
         # 400 tokens hold a RAFT example: question, two 128-token passages, the quoted answer.
         LoraSettings(rank=8, alpha=16.0, learning_rate=2e-3, epochs=2, max_steps=125, batch_size=4, max_seq_length=400),
