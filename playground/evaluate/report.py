@@ -32,6 +32,7 @@ METRIC_HELP = {
     "vs_base": "paired difference in 'correct' against Base, over the same questions",
     "intervals": "mean with a 95% percentile bootstrap interval over questions (low, high)",
 }
+WRONG, FAILED = "rgba(128,128,128,0.3)", "rgba(0,0,0,0)"  # heatmap cells: a wrong answer, a failed one
 SMALL_SAMPLE = 20  # below this many questions a 95% interval on a proportion is wider than ±0.2
 COST = ("latency_s", "first_token_s", "prompt_tokens", "completion_tokens", "tokens_per_s")
 HIT_KS = (1, 3, 5)
@@ -446,7 +447,8 @@ def heatmap_figure(run: EvalRun) -> Any:
         for r in run.results:
             answer = r.answers.get(c) or Answer(model="")
             scores = answer.scores
-            colors.append(COLORS[c] if scores and scores.correct else "#e9ecef" if scores else "#ffffff")
+            # Neutral greys with transparency read on a light and a dark page alike.
+            colors.append(COLORS[c] if scores and scores.correct else WRONG if scores else FAILED)
             shown = html.escape(answer.error or (answer.text or "")[:120])
             verdict = f"{'correct' if scores.correct else 'wrong'}, F1 {scores.f1:.2f}" if scores else "failed"
             hover.append(f"{verdict}<br>{shown}")
@@ -455,7 +457,12 @@ def heatmap_figure(run: EvalRun) -> Any:
             y=rows,
             mode="markers",
             name=LABELS[c],
-            marker={"symbol": "square", "size": 15, "color": colors, "line": {"color": "#ced4da", "width": 1}},
+            marker={
+                "symbol": "square",
+                "size": 15,
+                "color": colors,
+                "line": {"color": "rgba(128,128,128,0.5)", "width": 1},
+            },
             customdata=hover,
             hovertemplate="%{y}<br>%{x}: %{customdata}<extra></extra>",
         )
@@ -465,7 +472,7 @@ def heatmap_figure(run: EvalRun) -> Any:
         showlegend=False,
         yaxis={"range": [len(rows) - 0.5, -0.5], "tickfont": {"size": 10}, "showgrid": False},  # Q1 on top
         xaxis={"side": "top", "showgrid": False},
-        plot_bgcolor="#ffffff",
+        plot_bgcolor="rgba(0,0,0,0)",
         margin={"l": 10, "r": 10, "t": 70, "b": 10},
     )
     return fig
