@@ -38,13 +38,16 @@ except PlaygroundError as err:
 if index is not None:
     s = index.stats
     st.caption(f"Workspace **{ws.name}**: {s.files} files, {s.chunks} chunks, {s.embed_model}")
-if (note := capability_note(base)) and ws.name == ui.SAMPLE:
-    st.caption(f":material/info: {note}")
-elif note:  # said plainly where it matters most: on a person's own documents
-    st.info(note, icon=":material/info:")
 else:
     st.info(f"Workspace **{ws.name}** has no documents yet: the RAG cards need them.", icon=":material/description:")
     st.page_link("pages/documents.py", label="Add documents", icon=":material/description:")
+note = capability_note(base)
+if note and ws.name == ui.SAMPLE:
+    st.caption(f":material/info: {note}")
+elif note:  # said plainly where it matters most: on a person's own documents
+    st.info(note, icon=":material/info:")
+if (seen := st.session_state.get("compare_shown")) and seen.workspace != ws.name:
+    del st.session_state["compare_shown"]  # answers belong to the workspace they were asked in
 
 rows = ui.questions()
 asked = ui.question_from_url()  # a shared link (?ws=…&q=…) opens with its question in the box
@@ -84,6 +87,9 @@ if st.button("Ask", type="primary", disabled=not question.strip()):
             "index": index.key if index else None, "embed_model": index.stats.embed_model if index else None,
         },
     )  # fmt: skip
+    # Kept before streaming: a toggle or slider touched meanwhile reruns the page, which then redraws the
+    # answers finished so far (the same result objects the stream fills in) instead of losing them.
+    st.session_state["compare_shown"] = shown
     # All four cards first, so the grid is in place; then each streams into its own card.
     slots = []
     for i, (cell, condition) in enumerate(zip(ui.cards.grid(), run.conditions, strict=True)):
@@ -97,8 +103,10 @@ if st.button("Ask", type="primary", disabled=not question.strip()):
             st.write_stream(ui.cards.plain(piece) for piece in ui.batched(condition.stream()))
             verdict = ui.cards.verdict_line(shown.verdict(condition.result), shown.gold)
             ui.cards.footer(condition.result, key=condition.condition, verdict=verdict)
-    st.session_state["compare_shown"] = shown
-    save_comparison(shown)
+    try:
+        save_comparison(shown)
+    except OSError as err:  # the answers are on screen; only keeping them for a reload failed
+        st.caption(f":material/warning: This comparison was not kept for a reload ({err.strerror or err}).")
     ui.history().append({"question": run.question, **{r.label: r.error or r.text for r in run.results()}})
 elif "compare_shown" in st.session_state:  # a rerun (a toggle, a slider, another page and back) redraws them
     shown = st.session_state["compare_shown"]

@@ -215,7 +215,8 @@ qid = st.selectbox(
 )
 row = by_id[qid]
 st.markdown(f"**{ui.cards.plain(row.question.question)}**")
-st.caption(f"Gold answer: {row.question.answer}" + (f" ({row.question.source})" if row.question.source else ""))
+where = f" ({ui.cards.plain(row.question.source)})" if row.question.source else ""
+st.caption(f"Gold answer: {ui.cards.plain(row.question.answer)}{where}")
 if row.retrieval:
     rank, depth = row.retrieval.rank, len(row.retrieval.ids)
     st.caption(f"First relevant passage: {'rank ' + str(rank) if rank else 'not'} in the top {depth}.")

@@ -77,7 +77,7 @@ def test_sample_workspace_in_one_click_then_four_answers_and_no_reload_on_rerun(
     metrics = [c.value for c in at.caption if "prompt +" in c.value and "tok/s" in c.value]
     assert len(metrics) == 4
     # On a fresh machine the shipped sample fine-tune fills the Fine-tuned slots: the 2×2 is complete.
-    assert any(c.value.startswith("`embedded:nightwren-sample`") for c in at.caption)
+    assert any(c.value.startswith(ui.cards.plain("embedded:nightwren-sample")) for c in at.caption)
     chart = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert [t["name"] for t in chart["data"]] == ["Base", "Base", "Base+RAG", "Base+RAG", "Fine-tuned",
                                                   "Fine-tuned", "Fine-tuned+RAG", "Fine-tuned+RAG"]  # fmt: skip
@@ -206,7 +206,8 @@ def test_an_error_in_one_card_stays_in_that_card_and_document_text_stays_text(mo
     assert "Workspace **hostile**: 1 files" in at.caption[0].value
     ask(at, "What is the vault code?")
     assert not at.exception
-    assert [e.value for e in at.error] == ["RuntimeError: the GPU caught fire"] * 2  # only the two fine-tuned cards
+    fire = ui.cards.plain("RuntimeError: the GPU caught fire")  # shown as written, Markdown escaped
+    assert [e.value for e in at.error] == [fire] * 2  # only the two fine-tuned cards
     streamed = [m.value for m in at.markdown if "says\\:" in m.value]  # shown as written: Markdown escaped
     assert len(streamed) == 2 and all(s.startswith("base says\\:") for s in streamed)
     html = html_of(at)

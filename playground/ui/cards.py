@@ -71,14 +71,14 @@ def bar(fraction: float, color: str, label: str, tip: str = "") -> None:
 def header(condition: str, model: str) -> None:
     # Our own constants; the class lets the narrow-screen style find the cards' row.
     st.html(f"<h4 class='playground-card' style='color:{COLORS[condition]};margin:0'>{LABELS[condition]}</h4>")
-    st.caption(f"`{model}` — {HELP[condition]}")
+    st.caption(f"{plain(model)} — {HELP[condition]}")
 
 
 def footer(result: ConditionResult, *, key: str, verdict: str | None = None) -> None:
     """Everything after the answer's text: error, note, verdict, cost, context gauge, sources, the prompt."""
     color = COLORS[result.condition]
     if result.error:
-        st.error(result.error)
+        st.error(plain(result.error))
     if result.note:
         st.caption(plain(result.note))
     if result.stopped_at:
@@ -119,6 +119,8 @@ def card(result: ConditionResult, *, key: str, verdict: str | None = None) -> No
     header(result.condition, result.model)
     if result.text:
         st.markdown(plain(result.text))
+    elif not result.error and result.metrics is None:
+        st.caption("Interrupted before it finished (the page was used meanwhile): ask again to see it.")
     footer(result, key=key, verdict=verdict)
 
 
