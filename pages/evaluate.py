@@ -222,7 +222,7 @@ if row.retrieval:
     st.caption(f"First relevant passage: {'rank ' + str(rank) if rank else 'not'} in the top {depth}.")
 for cell, condition in zip(ui.cards.grid(), CONDITIONS, strict=True):
     with cell:
-        result = row.condition_result(condition)
+        result = row.condition_result(condition, max_tokens=run.config.generation.max_tokens)
         if result is None:
             ui.cards.header(condition, "not run")
             continue

@@ -89,6 +89,15 @@ class PromptSettings:
         return [{"role": "system", "content": self.system}, {"role": "user", "content": user}]
 
 
+def place(file_name: str, page: int | None) -> str:
+    """Where a passage is, as the cards, the prompt and the exports name it.
+
+    >>> place("a.pdf", 2), place("b.md", None)
+    ('a.pdf, page 2', 'b.md')
+    """
+    return f"{file_name}, page {page}" if page else file_name
+
+
 def format_context(hits: list[Hit]) -> str:
     """Number the passages and name their source, so an answer can cite them.
 
@@ -99,7 +108,7 @@ def format_context(hits: list[Hit]) -> str:
     """
     blocks = []
     for i, hit in enumerate(hits, start=1):
-        where = f"{hit.file_name}, page {hit.page}" if hit.page else hit.file_name
+        where = place(hit.file_name, hit.page)
         blocks.append(f"[{i}] {where}\n{hit.text.strip()}")
     return "\n\n".join(blocks)
 
@@ -367,6 +376,7 @@ __all__ = [
     "citations",
     "compare",
     "example_questions",
+    "place",
     "unsupported_citations",
 ]
 

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from playground.compare import CONDITIONS, LABELS, ConditionResult, Source
+from playground.compare import CONDITIONS, LABELS, ConditionResult, Source, place
 from playground.evaluate.metrics import exact_match
 from playground.facts import facts_in
 from playground.models import Metrics
@@ -110,7 +110,7 @@ def gold_answer(question: str, rows: Sequence[Mapping[str, str]]) -> str | None:
 
 
 def _where(source: Source) -> str:
-    return f"{source.file_name}, page {source.page}" if source.page else source.file_name
+    return place(source.file_name, source.page)
 
 
 def _names(conditions: Sequence[str]) -> str:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from playground.compare import CONDITIONS, ConditionResult, PromptSettings, Source, answer_spans
+from playground.compare import CONDITIONS, ConditionResult, PromptSettings, Source, answer_spans, unsupported_citations
 from playground.config import ChunkSettings, GenerationParams, RetrievalSettings, _Config, _help, _require
 from playground.embeddings import DEFAULT_EMBED_MODEL
 from playground.errors import ConfigError
@@ -187,10 +187,6 @@ class Passage:
     def of(cls, hit: Hit) -> Passage:
         return cls(hit.rank, hit.node_id, hit.file_name, hit.page, hit.score, hit.similarity, hit.text)
 
-    @property
-    def where(self) -> str:
-        return f"{self.file_name}, page {self.page}" if self.page else self.file_name
-
 
 @dataclass
 class QuestionResult:
@@ -219,8 +215,9 @@ class QuestionResult:
         """A stored question is retried when one of its wanted answers failed or is missing."""
         return any(c not in self.answers or self.answers[c].error for c in conditions)
 
-    def condition_result(self, condition: str) -> ConditionResult | None:
-        """One answer in the shape the Compare page shows (so both pages draw the same card)."""
+    def condition_result(self, condition: str, max_tokens: int | None = None) -> ConditionResult | None:
+        """One answer in the shape the Compare page shows (so both pages draw the same card, flags included:
+        ``max_tokens``, the run's answer budget, tells an answer that ran into it)."""
         answer = self.answers.get(condition)
         if answer is None:
             return None
@@ -240,7 +237,11 @@ class QuestionResult:
             for p in self.passages:
                 spans = answer_spans(answer.text, p.text) if answer.text else []
                 sources.append(Source(p.file_name, p.page, p.score, p.similarity, p.rank, p.text, spans))
-        return ConditionResult(condition, answer.model, answer.text, metrics, sources, error=answer.error)
+        result = ConditionResult(condition, answer.model, answer.text, metrics, sources, error=answer.error)
+        if max_tokens and cost is not None and cost.completion_tokens >= max_tokens:
+            result.stopped_at = max_tokens
+        result.unsupported = unsupported_citations(answer.text, sources)
+        return result
 
     @classmethod
     def from_json(cls, row: dict[str, Any]) -> QuestionResult:

@@ -211,8 +211,12 @@ def answer_question(question: Question, setup: _Setup, step: Progress = no_progr
     answers = _answer(question, setup, Retrieved(context, retrieval.error if retrieval else None), step)
     if answers is None:
         return None
+    for answer in answers.values():  # a copy of its twin's answer (same_as) takes its twin's scores
+        if not answer.same_as:
+            answer.scores = score(answer, question.answer, setup.embed_model)
     for answer in answers.values():
-        answer.scores = score(answer, question.answer, setup.embed_model)
+        if answer.same_as:
+            answer.scores = answers[answer.same_as].scores
     return QuestionResult(question, retrieval, [Passage.of(h) for h in context], answers)
 
 

@@ -61,14 +61,16 @@ def model_listing(host: str) -> Listing:
 class _IndexCache:
     """Loaded indexes by (workspace, document signature, chunk settings); one per workspace in memory.
 
-    A plain dict behind a lock rather than a cached function per index: a build reports progress
-    into the page that asked for it, which a cached function cannot replay; the lock makes two
-    sessions asking for the same index at once build it once, and never see a half-updated dict.
+    A plain dict rather than a cached function per index: a build reports progress into the page that
+    asked for it, which a cached function cannot replay. ``lock`` guards the dict for an instant;
+    each index being built has a lock of its own, so two sessions asking for it at once build it once,
+    while a session asking for another workspace's index (already loaded, or its own build) never waits.
     """
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.indexes: dict[tuple[Any, ...], PlaygroundIndex] = {}
+        self.building: dict[tuple[Any, ...], threading.Lock] = {}
 
 
 @st.cache_resource(show_spinner=False)
@@ -82,7 +84,14 @@ def workspace_index(
     """A workspace's index for its documents as they are (``signature``); built, updated or loaded once."""
     cache, key = _index_cache(), (name, signature, chunk)
     with cache.lock:
-        if key not in cache.indexes:
+        index = cache.indexes.get(key)
+        building = cache.building.setdefault(key, threading.Lock())
+    if index is not None:
+        return index
+    with building:
+        with cache.lock:
+            index = cache.indexes.get(key)  # another session may have built it while this one waited
+        if index is None:
             LOADS["index"] += 1
             index = build_index(
                 workspace_documents(name, signature),  # parsed once per version of the files, shared
@@ -91,10 +100,12 @@ def workspace_index(
                 workspace=name,
                 progress=progress or config.no_progress,
             )
-            for old in [k for k in cache.indexes if k[0] == name]:
-                del cache.indexes[old]
-            cache.indexes[key] = index
-        return cache.indexes[key]
+            with cache.lock:
+                for old in [k for k in cache.indexes if k[0] == name]:
+                    del cache.indexes[old]
+                    cache.building.pop(old, None)
+                cache.indexes[key] = index
+    return index
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
@@ -119,7 +130,7 @@ def warm_up(workspace: str) -> None:
 
 @st.cache_resource(show_spinner=False)
 def _warm_up(workspace: str) -> threading.Thread:
-    """Once per server process, in the background: load what the first question will need.
+    """Once per server process and workspace, in the background: load what its first question will need.
 
     While a person reads the Home page, the embedding model, the workspace's index and the models its
     Compare page starts with load on a spare thread; the caches' own locks make a page that asks for

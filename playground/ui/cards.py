@@ -11,7 +11,7 @@ import html
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from playground.compare import COLORS, HELP, LABELS, ConditionResult
+from playground.compare import COLORS, HELP, LABELS, ConditionResult, place
 from playground.ui.widgets import highlight
 
 METRIC_HELP = (
@@ -104,7 +104,7 @@ def footer(result: ConditionResult, *, key: str, verdict: str | None = None) -> 
         with st.expander(f"Sources ({len(result.sources)})", expanded=result.condition == "base+rag"):
             st.caption("Passages this answer was given, best first; marked: the words it repeats.", help=SCORE_HELP)
             for s in result.sources:
-                where = f"{s.file_name}, page {s.page}" if s.page else s.file_name
+                where = place(s.file_name, s.page)
                 bar(s.score, color, f"[{s.rank}] {where} — rank score {s.score:.2f}", tip=SCORE_HELP)
                 st.html(
                     "<div style='white-space:pre-wrap;font-size:0.85em;margin-bottom:0.8em'>"
