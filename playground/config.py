@@ -8,6 +8,8 @@ Environment variables (all optional):
 
 - ``PLAYGROUND_HOME``: workspaces, indexes, models and registries (default ``./.playground``).
 - ``OLLAMA_HOST``: where Ollama listens (default ``http://127.0.0.1:11434``).
+- ``OPENAI_BASE_URL``: an OpenAI-compatible server (vLLM, llama.cpp's server, LM Studio, TGI), e.g.
+  ``http://127.0.0.1:8000/v1``; unset, that backend is off. ``OPENAI_API_KEY``: its key, when it wants one.
 - ``PLAYGROUND_THREADS``: CPU threads for the embedded engine (default: all cores; in the web app all but one).
 - ``PLAYGROUND_N_CTX``: context window of embedded models (default 4096).
 - ``PLAYGROUND_MAX_FILE_MB``: largest document accepted (default 50).
@@ -48,6 +50,49 @@ def models_dir() -> Path:
 
 def ollama_host() -> str:
     return os.environ.get("OLLAMA_HOST") or DEFAULT_OLLAMA_HOST
+
+
+def openai_url(raw: str, name: str = "OPENAI_BASE_URL") -> str:
+    """The API root an OpenAI-compatible client calls, from a URL as people write it; ConfigError if it is none.
+
+    A bare host gets ``http://`` and the ``/v1`` every such server (vLLM, llama.cpp, LM Studio, TGI) serves.
+
+    >>> openai_url("http://127.0.0.1:8000/v1/")
+    'http://127.0.0.1:8000/v1'
+    >>> openai_url("localhost:8080")
+    'http://localhost:8080/v1'
+    >>> openai_url("https://gpu.example.com/llm/v1")
+    'https://gpu.example.com/llm/v1'
+    >>> openai_url("ftp://gpu:21")
+    Traceback (most recent call last):
+    ...
+    playground.errors.ConfigError: OPENAI_BASE_URL='ftp://gpu:21' is not an http(s) URL: e.g. http://127.0.0.1:8000/v1
+    """
+    import urllib.parse
+
+    text = raw.strip()
+    if "://" not in text:
+        text = f"http://{text}"
+    split = urllib.parse.urlsplit(text)
+    try:
+        split.port  # noqa: B018 - raises ValueError for a port that is not one
+    except ValueError:
+        split = split._replace(netloc="")
+    if split.scheme not in ("http", "https") or not split.hostname or split.query or split.fragment:
+        raise ConfigError(f"{name}={raw!r} is not an http(s) URL: e.g. http://127.0.0.1:8000/v1")
+    path = split.path.rstrip("/") or "/v1"
+    return urllib.parse.urlunsplit((split.scheme, split.netloc, path, "", ""))
+
+
+def openai_base_url() -> str | None:
+    """``OPENAI_BASE_URL`` checked (see :func:`openai_url`); None when unset: the backend is off."""
+    raw = os.environ.get("OPENAI_BASE_URL", "").strip()
+    return openai_url(raw) if raw else None
+
+
+def openai_api_key() -> str | None:
+    """``OPENAI_API_KEY``: sent as a bearer token when set (local servers usually want none)."""
+    return os.environ.get("OPENAI_API_KEY", "").strip() or None
 
 
 def _env_int(name: str, default: int, minimum: int = 1) -> int:
@@ -187,6 +232,9 @@ __all__ = [
     "models_dir",
     "no_progress",
     "ollama_host",
+    "openai_api_key",
+    "openai_base_url",
+    "openai_url",
     "threads",
     "warm_up",
 ]

@@ -1,0 +1,391 @@
+"""The OpenAI-compatible backend: models served by vLLM, llama.cpp's server, LM Studio or TGI over HTTP.
+
+Model ids are ``openai:<model>``, the model as the server lists it at ``GET /v1/models``. Answers
+stream from ``POST /v1/chat/completions`` (``stream=true``, ``stream_options.include_usage``); the
+server's own token counts become the metrics. A server that sends none (llama-cpp-python's) is
+counted here: one streamed piece per token, the prompt estimated as the Ollama backend does (erring
+high), and an answer that stopped at ``finish_reason: length`` used exactly ``max_tokens``.
+
+Every request goes through :meth:`OpenAIBackend._translated`, the one place where httpx's exceptions
+and the server's error replies become the project's :class:`~playground.errors.BackendError`
+subclasses, with a message that says what to do.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import urllib.parse
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from playground import config
+from playground.config import GenerationParams
+from playground.errors import BackendError, BackendUnavailable, ContextWindowExceeded, ModelNotFound
+from playground.models.base import Generation, Message, Metrics, ModelInfo
+from playground.models.ollama import estimate_prompt_tokens
+
+CONNECT_TIMEOUT_S = 5.0  # a GPU host behind a firewall drops packets; the listing must not hang a page on it
+LIST_TIMEOUT_S = 15.0  # listing is asked when a page opens: a server that accepts but never answers is down
+START_HINT = (
+    "start one (e.g. `python -m llama_cpp.server --model MODEL.gguf --port 8000`, "
+    "`llama-server -m MODEL.gguf --port 8000` or `vllm serve MODEL --port 8000`) or set OPENAI_BASE_URL"
+)
+
+
+class _ServerError(Exception):
+    """An error reply (HTTP status >= 400, or an error event mid-stream), before translation."""
+
+    def __init__(self, status: int, message: str, code: str = ""):
+        super().__init__(message)
+        self.status, self.message, self.code = status, message, code
+
+
+class _Malformed(Exception):
+    """A reply that is not what the OpenAI API sends (HTML, a stream line that is not JSON)."""
+
+
+class _CutShort(Exception):
+    """A stream that ended with neither a finish reason nor ``[DONE]``: the server gave up mid-answer."""
+
+
+def error_of(status: int, body: str) -> _ServerError:
+    """The error in a reply body, in the shapes servers use: OpenAI's ``{"error": {...}}``, FastAPI's
+    ``{"detail": ...}``, TGI's ``{"error": "..."}``, or plain text.
+
+    >>> e = error_of(404, '{"error": {"message": "The model `x` does not exist.", "code": "model_not_found"}}')
+    >>> e.status, e.message, e.code
+    (404, 'The model `x` does not exist.', 'model_not_found')
+    >>> error_of(401, '{"detail": "Invalid API key"}').message
+    'Invalid API key'
+    >>> error_of(502, "<html>Bad Gateway</html>").message
+    '<html>Bad Gateway</html>'
+    """
+    try:
+        data: Any = json.loads(body)
+    except ValueError:
+        return _ServerError(status, body.strip()[:300])
+    error = data.get("error", data) if isinstance(data, dict) else data
+    if isinstance(error, dict):
+        message = error.get("message") or error.get("detail") or json.dumps(error)[:300]
+        return _ServerError(status, str(message), str(error.get("code") or error.get("type") or ""))
+    return _ServerError(status, str(error))
+
+
+def stream_event(line: str) -> dict[str, Any] | None:
+    """One server-sent-events line of a streamed answer: the JSON it carries, or None for lines that carry
+    none (blank, comments, ``event:``/``id:`` fields); ``{"done": True}`` for ``data: [DONE]``.
+
+    >>> stream_event('data: {"choices": [{"delta": {"content": "Hi"}}]}')
+    {'choices': [{'delta': {'content': 'Hi'}}]}
+    >>> stream_event(": ping - 2025-01-01"), stream_event(""), stream_event("data: [DONE]")
+    (None, None, {'done': True})
+    >>> stream_event("<html>")
+    Traceback (most recent call last):
+    ...
+    playground.models.openai._Malformed: '<html>'
+    """
+    line = line.strip()
+    if not line or line.startswith(":") or line.split(":", 1)[0] in ("event", "id", "retry"):
+        return None
+    if not line.startswith("data:"):
+        raise _Malformed(repr(line[:120]))
+    payload = line[5:].strip()
+    if payload == "[DONE]":
+        return {"done": True}
+    try:
+        event = json.loads(payload)
+    except ValueError:
+        raise _Malformed(repr(line[:120])) from None
+    if not isinstance(event, dict):
+        raise _Malformed(repr(line[:120]))
+    return event
+
+
+@dataclass
+class StreamCounts:
+    """What a stream said about its cost: the server's usage when it sent one, else what was counted here.
+
+    >>> counts = StreamCounts()
+    >>> counts.take({"choices": [{"delta": {"content": "Hel"}}]}), counts.take({"choices": [{"delta": {}}]})
+    ('Hel', '')
+    >>> counts.take({"choices": [], "usage": {"prompt_tokens": 31, "completion_tokens": 2}})
+    ''
+    >>> (counts.pieces, counts.prompt_tokens, counts.completion_tokens)
+    (1, 31, 2)
+    """
+
+    pieces: int = 0
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    finish_reason: str | None = None
+
+    def take(self, event: dict[str, Any]) -> str:
+        """Read one event; returns its text (empty when it carries none)."""
+        if isinstance(event.get("error"), dict | str):
+            error = event["error"]
+            message = error.get("message", json.dumps(error)) if isinstance(error, dict) else error
+            code = str(error.get("code") or "") if isinstance(error, dict) else ""
+            status = int(code) if code.isdigit() else 500
+            raise _ServerError(status, str(message), code)
+        usage = event.get("usage")
+        if isinstance(usage, dict):
+            self.prompt_tokens = int(usage.get("prompt_tokens") or 0)
+            self.completion_tokens = int(usage.get("completion_tokens") or 0)
+        text = ""
+        for choice in event.get("choices") or []:
+            self.finish_reason = choice.get("finish_reason") or self.finish_reason
+            piece = (choice.get("delta") or {}).get("content")
+            if piece:
+                self.pieces += 1
+                text += piece
+        return text
+
+    def metrics(self, messages: list[Message], params: GenerationParams, window: int | None) -> Metrics:
+        """The counts as :class:`Metrics`; without usage from the server, the fallback the module describes.
+
+        >>> stopped = StreamCounts(pieces=5, finish_reason="length").metrics([], GenerationParams(max_tokens=8), 2048)
+        >>> stopped.completion_tokens, stopped.context_window
+        (8, 2048)
+        """
+        completion = self.completion_tokens
+        if completion is None:
+            # A token can carry no text (a partial UTF-8 character), so the pieces can undercount.
+            completion = max(self.pieces, params.max_tokens) if self.finish_reason == "length" else self.pieces
+        prompt = self.prompt_tokens if self.prompt_tokens is not None else estimate_prompt_tokens(messages)
+        return Metrics(prompt_tokens=prompt, completion_tokens=completion, context_window=window)
+
+
+def context_window(entry: dict[str, Any]) -> int | None:
+    """The context window a ``/v1/models`` entry states, under the names servers use; None when it states none.
+
+    >>> context_window({"id": "m", "max_model_len": 32768})  # vLLM
+    32768
+    >>> context_window({"id": "m", "meta": {"n_ctx_train": 8192}})  # llama.cpp's server: the trained window
+    8192
+    >>> context_window({"id": "m", "owned_by": "me"}) is None  # llama-cpp-python, LM Studio
+    True
+    """
+    meta: dict[str, Any] = entry["meta"] if isinstance(entry.get("meta"), dict) else {}
+    for value in (
+        entry.get("max_model_len"),
+        entry.get("context_length"),
+        entry.get("context_window"),
+        entry.get("max_context_length"),
+        meta.get("n_ctx"),
+        meta.get("n_ctx_train"),
+    ):
+        if isinstance(value, int) and value > 0:
+            return value
+    return None
+
+
+def parameter_size(n_params: Any) -> str:
+    """llama.cpp's ``meta.n_params`` as Ollama writes sizes.
+
+    >>> parameter_size(134515008), parameter_size(7241732096), parameter_size(None)
+    ('134.5M', '7.2B', '')
+    """
+    if not isinstance(n_params, int) or n_params <= 0:
+        return ""
+    return f"{n_params / 1e9:.1f}B" if n_params >= 1e9 else f"{n_params / 1e6:.1f}M"
+
+
+class OpenAIBackend:
+    """Models of one OpenAI-compatible server. Nothing is sent until a method is called."""
+
+    name = "openai"
+
+    def __init__(self, base_url: str | None = None, api_key: str | None = None, timeout: float = 120.0):
+        url = base_url if base_url is not None else config.openai_base_url()
+        if not url:
+            raise BackendUnavailable("no OpenAI-compatible server is configured: set OPENAI_BASE_URL")
+        self.base_url = config.openai_url(url)  # ConfigError names a bad URL before anything is sent
+        self.timeout = timeout  # seconds per read: a long answer streams, so it never hits this
+        key = api_key if api_key is not None else config.openai_api_key()
+        self._has_key = bool(key)
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        self._client = httpx.Client(headers=headers, timeout=httpx.Timeout(timeout, connect=CONNECT_TIMEOUT_S))
+
+    def _url(self, path: str) -> str:
+        return f"{self.base_url}/{path.lstrip('/')}"
+
+    def _root(self, path: str) -> str:
+        """A URL beside the API rather than in it (llama.cpp's ``/props`` sits at the server's root)."""
+        split = urllib.parse.urlsplit(self.base_url)
+        root = split.path.removesuffix("/v1")
+        return urllib.parse.urlunsplit((split.scheme, split.netloc, f"{root}/{path.lstrip('/')}", "", ""))
+
+    @contextlib.contextmanager
+    def _translated(self, model: str | None = None) -> Iterator[None]:
+        """Turn httpx's errors and the server's error replies into the project's, once, for every call.
+
+        ``model``: the model a "no such model" reply is about (None while listing).
+        """
+        where = f"the OpenAI-compatible server at {self.base_url}"
+        try:
+            yield
+        except _ServerError as e:
+            text = e.message.lower()
+            if e.status in (401, 403):
+                key = "OPENAI_API_KEY is set but the server refused it" if self._has_key else "no OPENAI_API_KEY is set"
+                raise BackendError(
+                    f"{where} wants an API key (HTTP {e.status}: {e.message}): {key}; set OPENAI_API_KEY to the key "
+                    "it was started with (`--api-key`, or the Models page)"
+                ) from e
+            if model and (e.code == "model_not_found" or (e.status == 404 and "model" in text)):
+                raise ModelNotFound(f"{where} has no model {model!r}; it serves: {self._served()}") from e
+            if e.status == 404:
+                raise BackendUnavailable(
+                    f"{self.base_url} answers but not as an OpenAI API (HTTP 404: {e.message}): OPENAI_BASE_URL "
+                    "should be the API's root, usually ending in /v1"
+                ) from e
+            if e.code == "context_length_exceeded" or "context length" in text or "context window" in text:
+                raise ContextWindowExceeded(
+                    f"{where}: {e.message.rstrip('.')}. Lower top-k or the chunk size (or max tokens), or start the "
+                    "server with a larger context"
+                ) from e
+            raise BackendError(f"{where} failed (HTTP {e.status}): {e.message}") from e
+        except _CutShort as e:
+            # llama-cpp-python's server, for one, reports a prompt over its window only in its log, this way.
+            raise BackendError(
+                f"{where} ended the answer's stream before it finished, without saying why (its log does): the "
+                "usual cause is a prompt longer than its context window; lower top-k or the chunk size, or start "
+                "the server with a larger context (`--n_ctx`, `--ctx-size`, `--max-model-len`)"
+            ) from e
+        except _Malformed as e:
+            raise BackendError(
+                f"{where} sent something the OpenAI API does not ({e}): is OPENAI_BASE_URL an OpenAI-compatible API?"
+            ) from e
+        except httpx.TimeoutException as e:
+            raise BackendUnavailable(
+                f"{where} did not answer in time ({type(e).__name__}): check that it is up and not stuck loading a "
+                "model, and that no firewall drops its port"
+            ) from e
+        except httpx.ConnectError as e:
+            raise BackendUnavailable(f"No OpenAI-compatible server answers at {self.base_url}: {START_HINT}") from e
+        except httpx.TransportError as e:  # reset or cut mid-answer: the server stopped or crashed
+            raise BackendUnavailable(f"{where} broke off the connection ({type(e).__name__}: {e})") from e
+
+    def _served(self) -> str:
+        try:
+            return ", ".join(m.id for m in self.list_models()) or "no models"
+        except BackendError:
+            return "(the list could not be read)"
+
+    def _get(self, url: str) -> Any:
+        response = self._client.get(url, timeout=httpx.Timeout(LIST_TIMEOUT_S, connect=CONNECT_TIMEOUT_S))
+        if response.status_code >= 400:
+            raise error_of(response.status_code, response.text)
+        try:
+            return response.json()
+        except ValueError:
+            raise _Malformed(f"GET {urllib.parse.urlsplit(url).path} gave {response.text[:80]!r}") from None
+
+    def _server_window(self) -> int | None:
+        """The running context from llama.cpp's ``/props``; None from servers without it (vLLM, LM Studio…)."""
+        try:
+            props = self._get(self._root("props"))
+            value = props.get("default_generation_settings", {}).get("n_ctx") or props.get("n_ctx")
+        except (_ServerError, _Malformed, httpx.HTTPError, AttributeError):
+            return None
+        return value if isinstance(value, int) and value > 0 else None
+
+    def list_models(self) -> list[ModelInfo]:
+        with self._translated():
+            data = self._get(self._url("models"))
+        entries = data.get("data") if isinstance(data, dict) else None
+        if not isinstance(entries, list):
+            with self._translated():
+                raise _Malformed(f"GET /models gave {json.dumps(data)[:80]}")
+        entries = [e for e in entries if isinstance(e, dict) and e.get("id")]
+        # /props describes the server's one loaded model: its running window beats the trained one in meta.
+        running = self._server_window() if len(entries) == 1 else None
+        infos = []
+        for entry in entries:
+            meta: dict[str, Any] = entry["meta"] if isinstance(entry.get("meta"), dict) else {}
+            details = {k: v for k, v in entry.items() if k not in ("id", "object")} | {"server": self.base_url}
+            infos.append(
+                ModelInfo(
+                    backend=self.name,
+                    name=str(entry["id"]),
+                    parameter_size=parameter_size(meta.get("n_params")),
+                    context_length=running or context_window(entry),
+                    details=details,
+                )
+            )
+        return infos
+
+    def _stream(self, body: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """POST a streamed chat; yields its events, the last ``{"done": True}`` when the server sent ``[DONE]``.
+        Raises _ServerError and _Malformed untranslated."""
+        with self._client.stream("POST", self._url("chat/completions"), json=body) as response:
+            if response.status_code >= 400:
+                raise error_of(response.status_code, response.read().decode("utf-8", errors="replace"))
+            for line in response.iter_lines():
+                event = stream_event(line)
+                if event is not None:
+                    yield event
+                    if event.get("done"):
+                        return
+
+    def _opened(self, body: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """The events of a streamed chat, its first one already read.
+
+        Nothing is generated before the first event, so asking again is safe: once over a fresh connection when
+        the pooled one was already closed by the server, once without ``stream_options`` for a server that
+        refuses the field (its answer then comes without usage, and is counted here).
+        """
+        retried: set[str] = set()
+        while True:
+            events = self._stream(body)
+            try:
+                first = next(events, None)
+            except httpx.RemoteProtocolError:
+                if "connection" in retried:
+                    raise
+                retried.add("connection")
+                continue
+            except _ServerError as e:
+                if "options" in retried or "stream_options" not in e.message or e.status not in (400, 422):
+                    raise
+                retried.add("options")
+                del body["stream_options"]
+                continue
+            return itertools.chain([first] if first is not None else [], events)
+
+    def chat(self, model: ModelInfo, messages: list[Message], params: GenerationParams) -> Generation:
+        body: dict[str, Any] = {
+            "model": model.name,
+            "messages": messages,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+            "max_tokens": params.max_tokens,
+            "temperature": params.temperature,
+            "top_p": params.top_p,
+            "seed": params.seed,
+        }
+        counts = StreamCounts()
+
+        def pieces() -> Iterator[str]:
+            # A generator body runs at the first next(), so the request itself is timed by Generation.
+            with self._translated(model.name):
+                events = self._opened(body)
+                done = False
+                for event in events:
+                    done = done or bool(event.get("done"))
+                    yield counts.take(event)
+                if not done and counts.finish_reason is None:
+                    raise _CutShort
+
+        return Generation(pieces(), lambda: counts.metrics(messages, params, model.context_length))
+
+    def close(self) -> None:
+        self._client.close()
+
+
+__all__ = ["OpenAIBackend", "StreamCounts", "context_window", "error_of", "parameter_size", "stream_event"]
