@@ -43,6 +43,9 @@ with left.container(border=True):
     else:
         st.success(f"Ready: {len(embedded)} model(s)")
         st.text("\n".join(m.label for m in embedded))
+        if listing.unusable:
+            st.caption(f":material/broken_image: {len(listing.unusable)} file(s) in the models folder cannot be used: "
+                       "see **Models** for why.")  # fmt: skip
 with right.container(border=True):
     st.markdown(f"**Ollama** at `{ui.ollama_host()}`")
     if "ollama" in listing.errors:

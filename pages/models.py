@@ -1,5 +1,7 @@
 """Models: the catalogue of both backends, the base and fine-tuned choice, and where Ollama listens."""
 
+from pathlib import Path
+
 import streamlit as st
 
 from playground import ui
@@ -27,6 +29,16 @@ if "ollama" in listing.errors:
     st.info(listing.errors["ollama"] + ". The embedded models below keep working.", icon=":material/cloud_off:")
 if "embedded" in listing.errors:
     st.error(listing.errors["embedded"])
+if listing.unusable:  # a damaged file is news about that file, never a broken page
+    st.warning(
+        f"{len(listing.unusable)} file(s) in the models folder cannot be used; the other models work.",
+        icon=":material/broken_image:",
+    )
+    st.dataframe(
+        [{"file": Path(path).name, "why": why} for path, why in listing.unusable.items()],
+        hide_index=True,
+        width="stretch",
+    )
 if not listing.models:
     st.warning("No models: `make run` installs the embedded model; or start Ollama and `ollama pull llama3.2:1b`.")
     st.stop()

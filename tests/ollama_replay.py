@@ -18,6 +18,12 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+# How a chat stream can break: "stall" sends nothing (not even headers) for ``stall_s`` (a model still
+# loading, a stuck runner); "drop" closes the connection after two lines without ending the stream (the
+# server died, a proxy cut it); "malformed" sends a line that is not JSON after two good ones.
+FAULTS = ("stall", "drop", "malformed")
+GOOD_LINES_BEFORE_FAULT = 2
+
 REPLY = ["Paris", " is", " the", " capital", " of", " France", "."]
 PROMPT_EVAL_COUNT = 26
 EMBED_DIM = 8
@@ -78,7 +84,8 @@ class OllamaReplay:
 
     ``fail(path, status, error, model=None)`` makes a path answer an error (for one model only,
     if given; ``/api/blobs`` for every upload); ``delay`` is the pause in seconds before each
-    streamed chat line.
+    streamed chat line. ``fault(model, kind)`` breaks one model's chat stream as a sick server or
+    network does, while the other models answer normally (see :data:`FAULTS`).
     """
 
     def __init__(self, models: dict[str, dict[str, Any]] | None = None, delay: float = 0.005):
@@ -89,11 +96,18 @@ class OllamaReplay:
         self.failures: dict[tuple[str, str | None], tuple[int, str]] = {}
         self.blobs: dict[str, bytes] = {}  # "sha256:<hex>" -> the uploaded bytes
         self.refuse_adapters: str | None = None  # an error /api/create answers to any request with adapters
+        self.faults: dict[str, str] = {}  # model -> one of FAULTS
+        self.stall_s = 2.0  # how long a "stall" keeps the client waiting for its first line
         self.url = ""
         self._server: ThreadingHTTPServer | None = None
 
     def fail(self, path: str, status: int, error: str, model: str | None = None) -> None:
         self.failures[(path, model)] = (status, error)
+
+    def fault(self, model: str, kind: str) -> None:
+        if kind not in FAULTS:
+            raise ValueError(f"fault {kind!r}: one of {FAULTS}")
+        self.faults[model] = kind
 
     def bodies(self, path: str) -> list[dict[str, Any]]:
         return [r.body for r in self.requests if r.path == path]
@@ -254,7 +268,7 @@ def _handler_for(replay: OllamaReplay) -> type[BaseHTTPRequestHandler]:
         def _answer(self, body: dict[str, Any]) -> None:
             status, payload = replay.answer(self.command, self.path, body)
             if isinstance(payload, list):
-                self._stream(payload)
+                self._stream(payload, replay.faults.get(str(body.get("model"))))
                 return
             data = json.dumps(payload).encode()
             self.send_response(status)
@@ -263,15 +277,24 @@ def _handler_for(replay: OllamaReplay) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
-        def _stream(self, lines: list[dict[str, Any]]) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "application/x-ndjson")
-            self.send_header("Transfer-Encoding", "chunked")
-            self.end_headers()
+        def _stream(self, lines: list[dict[str, Any]], fault: str | None = None) -> None:
+            if fault == "stall":
+                time.sleep(replay.stall_s)
             try:
-                for line in lines:
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-ndjson")
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                for i, line in enumerate(lines):
                     time.sleep(replay.delay)
                     data = json.dumps(line).encode() + b"\n"
+                    if i == GOOD_LINES_BEFORE_FAULT and fault == "drop":
+                        self.wfile.flush()
+                        self.connection.shutdown(socket.SHUT_RDWR)  # mid-stream, no closing chunk
+                        self.close_connection = True
+                        return
+                    if i == GOOD_LINES_BEFORE_FAULT and fault == "malformed":
+                        data = b"<html>502 Bad Gateway</html>\n"
                     self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
                     self.wfile.flush()
                 self.wfile.write(b"0\r\n\r\n")

@@ -21,6 +21,7 @@ DEFAULT_MODEL = f"embedded:{BUNDLED_NAME}"
 class Listing:
     models: list[ModelInfo] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)  # backend name -> what is wrong and what to do
+    unusable: dict[str, str] = field(default_factory=dict)  # model file -> why it cannot run (cut short, damaged)
 
 
 def default_base(models: list[ModelInfo]) -> ModelInfo:
@@ -101,6 +102,8 @@ class Catalogue:
         for name, backend in self.backends.items():
             try:
                 listing.models.extend(backend.list_models())
+                if isinstance(backend, EmbeddedBackend):
+                    listing.unusable.update(backend.unusable())
             except BackendError as err:
                 listing.errors[name] = str(err)
         return listing

@@ -15,6 +15,8 @@ import codecs
 import functools
 import importlib.util
 import json
+import mmap
+import struct
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -65,11 +67,15 @@ _GGUF_SCALARS = {0: "B", 1: "b", 2: "H", 3: "h", 4: "I", 5: "i", 6: "f", 7: "?",
 
 @functools.lru_cache(maxsize=64)
 def _gguf_metadata(path: str, mtime_ns: int, size: int) -> dict[str, Any]:
-    # A small reader of the key/value header only: gguf's GGUFReader parses every field and tensor
-    # (3 s for the bundled model's vocabulary), and the catalogue needs a dozen scalars.
-    import mmap
-    import struct
+    return _read_gguf(path)[0]
 
+
+def _read_gguf(path: str, tensors: bool = False) -> tuple[dict[str, Any], int]:
+    """The key/value header; with ``tensors``, also the bytes the file must hold for its tensor data.
+
+    A small reader: gguf's GGUFReader parses every field and tensor (3 s for the bundled model's
+    vocabulary), and the catalogue needs a dozen scalars. Raises ValueError or struct.error on a damaged file.
+    """
     with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:
         pos = 0
 
@@ -82,6 +88,8 @@ def _gguf_metadata(path: str, mtime_ns: int, size: int) -> dict[str, Any]:
         def text() -> str:
             nonlocal pos
             n = take("Q")
+            if n > len(buf) - pos:  # a damaged length: never slice (and copy) past the end
+                raise ValueError(f"a string at byte {pos} runs past the end of the file")
             pos += n
             return bytes(buf[pos - n : pos]).decode("utf-8", errors="replace")
 
@@ -114,7 +122,59 @@ def _gguf_metadata(path: str, mtime_ns: int, size: int) -> dict[str, Any]:
                 meta[key] = take(_GGUF_SCALARS[kind])
             else:
                 skip(kind)  # arrays (the vocabulary, merges) are not catalogue material
-    return meta
+        if not tensors:
+            return meta, 0
+        from gguf import GGML_QUANT_SIZES, GGMLQuantizationType
+
+        data_end = 0  # relative to the start of the tensor data
+        for _ in range(meta["GGUF.tensor_count"]):
+            text()  # the tensor's name
+            elements = 1
+            for _ in range(take("I")):
+                elements *= take("Q")
+            kind, offset = take("I"), take("Q")
+            try:
+                block, block_bytes = GGML_QUANT_SIZES[GGMLQuantizationType(kind)]
+            except (ValueError, KeyError):  # a type newer than this gguf library: llama.cpp may know it
+                continue
+            data_end = max(data_end, offset + elements // block * block_bytes)
+        align = int(meta.get("general.alignment") or 32)
+        return meta, -(-pos // align) * align + data_end
+
+
+def gguf_problem(path: Path) -> str | None:
+    """Why a ``.gguf`` file cannot be used (cut short, damaged, not GGUF), in words; None when it looks whole.
+
+    Reads the header and the tensor table only, so a listing of large models stays quick.
+    """
+    try:
+        stat = path.stat()
+        return _gguf_problem(str(path), stat.st_mtime_ns, stat.st_size)
+    except OSError as err:
+        return f"cannot be read ({err.strerror or err})"
+
+
+@functools.lru_cache(maxsize=64)
+def _gguf_problem(path: str, mtime_ns: int, size: int) -> str | None:
+    again = "copy or download it again"
+    if Path(path).is_dir():
+        return "a folder, not a model file"
+    if size == 0:
+        return f"the file is empty (an interrupted download or copy?): {again}"
+    with open(path, "rb") as fh:
+        magic = fh.read(4)
+    if magic != b"GGUF":
+        return f"not a GGUF model file (it starts with {magic!r}): only llama.cpp's GGUF format loads here"
+    try:
+        _, needed = _read_gguf(path, tensors=True)
+    except (ValueError, OverflowError, struct.error) as err:
+        return f"the file is damaged ({err}): {again}"
+    if needed > size:
+        return (
+            f"the file is cut short: {size / 2**20:.1f} MB of the {needed / 2**20:.1f} MB its tensors need "
+            f"(an interrupted download or copy?): {again}"
+        )
+    return None
 
 
 def quantization_name(file_type: Any) -> str:
@@ -206,31 +266,43 @@ class EmbeddedBackend:
 
     # -- catalogue -------------------------------------------------------------------------
     def list_models(self) -> list[ModelInfo]:
+        return self._scan()[0]
+
+    def unusable(self) -> dict[str, str]:
+        """The ``.gguf`` files in the models folder that cannot run, each with why (file path -> reason)."""
+        return self._scan()[1]
+
+    def _scan(self) -> tuple[list[ModelInfo], dict[str, str]]:
+        """The models, and the files that are not (a damaged file is listed with its reason, never a crash)."""
         bases = [describe_gguf(bundled_model_path(), BUNDLED_NAME)]
         adapters: list[tuple[Path, dict[str, Any]]] = []
-        for path in sorted(self.models_dir.glob("*.gguf")) if self.models_dir.is_dir() else []:
+        unusable: dict[str, str] = {}
+        shipped = [(folder, True) for folder in self.adapter_dirs]
+        for folder, is_shipped in [(self.models_dir, False), *shipped]:
             try:
-                meta = gguf_metadata(path)
-            except Exception:  # an unreadable file is skipped, the others still list
+                paths = sorted(folder.glob("*.gguf")) if folder.is_dir() else []
+            except OSError as err:
+                unusable[str(folder)] = f"the folder cannot be read ({err.strerror or err})"
                 continue
-            if meta.get("general.type") == "adapter":
-                adapters.append((path, meta))
-            else:
-                bases.append(describe_gguf(path, path.stem.lower()))
-        for folder in self.adapter_dirs:
-            for path in sorted(folder.glob("*.gguf")) if folder.is_dir() else []:
-                try:
-                    meta = gguf_metadata(path)
-                except Exception:
-                    continue
-                if meta.get("general.type") == "adapter":
-                    adapters.append((path, meta | {"shipped": True}))
+            for path in paths:
+                problem = gguf_problem(path)
+                meta = gguf_metadata(path) if problem is None else {}
+                if problem is not None:
+                    unusable[str(path)] = problem
+                elif meta.get("general.type") == "adapter":
+                    adapters.append((path, meta | {"shipped": is_shipped}))
+                elif not is_shipped:
+                    bases.append(describe_gguf(path, path.stem.lower()))
         by_name = {b.name: b for b in bases} | {str(b.details.get("general.name", "")).lower(): b for b in bases}
         models = list(bases)
         for path, meta in adapters:
             base = by_name.get(_adapter_base_name(meta))
-            if base is None or any(m.name == path.stem.lower() for m in models):
-                continue  # an adapter without its base cannot run; a name already listed (models folder first) wins
+            if base is None:  # an adapter cannot run without the model it was trained on
+                wanted = _adapter_base_name(meta) or "a base model its metadata does not name"
+                unusable[str(path)] = f"a LoRA adapter for {wanted}, which is not among the models: add that model"
+                continue
+            if any(m.name == path.stem.lower() for m in models):
+                continue  # a name already listed (models folder first) wins
             models.append(
                 ModelInfo(
                     backend="embedded",
@@ -251,7 +323,7 @@ class EmbeddedBackend:
                     },
                 )
             )
-        return models
+        return models, unusable
 
     def get(self, name: str) -> ModelInfo:
         for model in self.list_models():

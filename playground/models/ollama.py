@@ -25,7 +25,13 @@ from llama_index.core.bridge.pydantic import PrivateAttr
 
 from playground import config
 from playground.config import GenerationParams
-from playground.errors import BackendError, BackendUnavailable, ContextWindowExceeded, ModelNotFound
+from playground.errors import (
+    BackendError,
+    BackendUnavailable,
+    ContextWindowExceeded,
+    ModelNotFound,
+    PlaygroundError,
+)
 from playground.models.base import Generation, Message, Metrics, ModelInfo
 from playground.storage import write_atomic
 
@@ -148,6 +154,8 @@ class OllamaBackend:
         """
         try:
             yield
+        except PlaygroundError:  # already says what to do (ConfigError is also a ValueError)
+            raise
         except ollama.ResponseError as e:
             if e.status_code == 404 and model:
                 raise ModelNotFound(f"model {model} is not pulled: `ollama pull {model}`") from e
@@ -158,11 +166,21 @@ class OllamaBackend:
                 f"Ollama at {self.host} timed out after {self.timeout:g} s: check that it is running "
                 "(`ollama serve`, or set OLLAMA_HOST) and not stuck loading a model"
             ) from e
-        # The client turns httpx.ConnectError into the builtin ConnectionError; other
-        # transport failures (reset, protocol error) arrive as httpx's own.
-        except (ConnectionError, httpx.TransportError) as e:
+        # The client turns httpx.ConnectError into the builtin ConnectionError, except while it streams.
+        except (ConnectionError, httpx.ConnectError) as e:
             raise BackendUnavailable(
                 f"Ollama is not running at {self.host}: start it with `ollama serve` (or set OLLAMA_HOST)"
+            ) from e
+        except httpx.TransportError as e:  # reached, then cut off: a reset, or a stream that ends mid-answer
+            raise BackendUnavailable(
+                f"the connection to Ollama at {self.host} broke off before the answer was complete "
+                f"({type(e).__name__}): Ollama may have stopped or restarted; check `ollama serve` and ask again"
+            ) from e
+        # A line that is not Ollama's JSON: the client's json.loads, or its models' validation, fails on it.
+        except (ValueError, AttributeError, TypeError) as e:
+            raise BackendError(
+                f"Ollama at {self.host} sent a reply that is not Ollama's format ({type(e).__name__}): check that "
+                "OLLAMA_HOST points at Ollama itself, not a proxy or another server, and ask again"
             ) from e
 
     def show(self, name: str) -> dict[str, Any]:
