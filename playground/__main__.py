@@ -58,7 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_docs_args(retrieve)
     ask = sub.add_parser("ask", help="four answers: base, base+rag, ft, ft+rag")
     _add_docs_args(ask)
-    ask.add_argument("--base", help="base model id or name (default: the embedded SmolLM2)")
+    ask.add_argument(
+        "--base", help="base model id or name (default: the embedded SmolLM2; openai:<model> with OPENAI_BASE_URL)"
+    )
     ask.add_argument("--finetuned", help=FINETUNED_HELP)
     ask.add_argument("--max-tokens", type=int, default=GenerationParams().max_tokens)
     ask.add_argument("--temperature", type=float, default=GenerationParams().temperature)
@@ -170,13 +172,15 @@ def _retrieval(args: argparse.Namespace) -> RetrievalSettings:
 
 
 def _catalogue(no_ollama: bool) -> Any:
-    from playground.models import Catalogue, EmbeddedBackend
+    from playground.models import Catalogue, EmbeddedBackend, openai_backend
 
     backends: list[Any] = [EmbeddedBackend()]
     if not no_ollama:
         from playground.models.ollama import OllamaBackend
 
         backends.append(OllamaBackend())
+    if openai := openai_backend():  # only where OPENAI_BASE_URL names a server
+        backends.append(openai)
     return Catalogue(backends)
 
 

@@ -240,6 +240,11 @@ def reproduce_run(
             from playground.models.ollama import OllamaBackend
 
             backends.append(OllamaBackend())
+        if any(m and m["id"].startswith("openai:") for m in card["models"].values()):
+            from playground.models import openai_backend
+
+            if openai := openai_backend():  # else resolving the model says that no such backend is set up
+                backends.append(openai)
         catalogue = Catalogue(backends)
     models = {}
     for slot, recorded_model in card["models"].items():

@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from playground import config
 from playground.config import GenerationParams
-from playground.errors import BackendError, ModelNotFound
+from playground.errors import BackendError, BackendUnavailable, ConfigError, ModelNotFound
 from playground.models.base import Backend, Generation, Message, Metrics, ModelInfo
 from playground.models.embedded import BUNDLED_NAME, EmbeddedBackend
 
@@ -91,6 +92,39 @@ def corpus_note(model: ModelInfo, documents: Mapping[str, str]) -> str | None:
     )
 
 
+class Unavailable:
+    """A backend that is configured but cannot work (a URL that is none): its listing says why, the others list."""
+
+    def __init__(self, name: str, reason: str):
+        self.name, self.reason = name, reason
+
+    def list_models(self) -> list[ModelInfo]:
+        raise BackendUnavailable(self.reason)
+
+    def chat(self, model: ModelInfo, messages: list[Message], params: GenerationParams) -> Generation:
+        raise BackendUnavailable(self.reason)
+
+
+def openai_backend(base_url: str | None = None, api_key: str | None = None) -> Backend | None:
+    """The backend of the OpenAI-compatible server at ``base_url`` (default: ``OPENAI_BASE_URL``), or None when
+    no server is named: the catalogue has that backend only where one is configured.
+
+    >>> openai_backend("") is None
+    True
+    >>> openai_backend("ftp://gpu").list_models()
+    Traceback (most recent call last):
+    ...
+    playground.errors.BackendUnavailable: OPENAI_BASE_URL='ftp://gpu' is not an http(s) URL: e.g. http://127.0.0.1:8000/v1
+    """
+    from playground.models.openai import OpenAIBackend
+
+    try:
+        url = config.openai_base_url() if base_url is None else base_url.strip()
+        return OpenAIBackend(url, api_key) if url else None
+    except ConfigError as err:
+        return Unavailable(OpenAIBackend.name, str(err))
+
+
 class Catalogue:
     """The backends in use; lists their models and routes each chat to the right one."""
 
@@ -125,6 +159,8 @@ class Catalogue:
         names = ", ".join(m.id for m in models) or "none"
         if found:
             raise ModelNotFound(f"{ref!r} is ambiguous: use one of {', '.join(m.id for m in found)}")
+        if backend_name == "openai" and backend_name not in self.backends:
+            raise ModelNotFound(f"{ref!r}: no OpenAI-compatible server is set: set OPENAI_BASE_URL to its URL")
         raise ModelNotFound(f"no model {ref!r}; available: {names}")
 
     def chat(self, model: ModelInfo, messages: list[Message], params: GenerationParams) -> Generation:
@@ -145,9 +181,11 @@ __all__ = [
     "Message",
     "Metrics",
     "ModelInfo",
+    "Unavailable",
     "capability_note",
     "corpus_note",
     "default_base",
     "default_finetune",
+    "openai_backend",
     "trained_on",
 ]

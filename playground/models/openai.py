@@ -3,8 +3,8 @@
 Model ids are ``openai:<model>``, the model as the server lists it at ``GET /v1/models``. Answers
 stream from ``POST /v1/chat/completions`` (``stream=true``, ``stream_options.include_usage``); the
 server's own token counts become the metrics. A server that sends none (llama-cpp-python's) is
-counted here: one streamed piece per token, the prompt estimated as the Ollama backend does (erring
-high), and an answer that stopped at ``finish_reason: length`` used exactly ``max_tokens``.
+counted here: one streamed piece per token, an answer that stopped at ``finish_reason: length`` used
+exactly ``max_tokens``, and the prompt is approximated (:func:`approximate_prompt_tokens`).
 
 Every request goes through :meth:`OpenAIBackend._translated`, the one place where httpx's exceptions
 and the server's error replies become the project's :class:`~playground.errors.BackendError`
@@ -27,7 +27,6 @@ from playground import config
 from playground.config import GenerationParams
 from playground.errors import BackendError, BackendUnavailable, ContextWindowExceeded, ModelNotFound
 from playground.models.base import Generation, Message, Metrics, ModelInfo
-from playground.models.ollama import estimate_prompt_tokens
 
 CONNECT_TIMEOUT_S = 5.0  # a GPU host behind a firewall drops packets; the listing must not hang a page on it
 LIST_TIMEOUT_S = 15.0  # listing is asked when a page opens: a server that accepts but never answers is down
@@ -35,6 +34,17 @@ START_HINT = (
     "start one (e.g. `python -m llama_cpp.server --model MODEL.gguf --port 8000`, "
     "`llama-server -m MODEL.gguf --port 8000` or `vllm serve MODEL --port 8000`) or set OPENAI_BASE_URL"
 )
+
+
+def approximate_prompt_tokens(messages: list[Message]) -> int:
+    """A prompt's size when the server does not say: 4 characters a token (English BPE's average) plus
+    the chat template's framing, 5 tokens a message and 3 to start the reply. A reported figure, so meant to
+    be about right; the Ollama backend's estimate errs high on purpose, because it sizes a window.
+
+    >>> approximate_prompt_tokens([{"role": "system", "content": "x" * 40}, {"role": "user", "content": "x" * 80}])
+    43
+    """
+    return sum(-(-len(m.get("content", "")) // 4) + 5 for m in messages) + 3
 
 
 class _ServerError(Exception):
@@ -156,7 +166,7 @@ class StreamCounts:
         if completion is None:
             # A token can carry no text (a partial UTF-8 character), so the pieces can undercount.
             completion = max(self.pieces, params.max_tokens) if self.finish_reason == "length" else self.pieces
-        prompt = self.prompt_tokens if self.prompt_tokens is not None else estimate_prompt_tokens(messages)
+        prompt = self.prompt_tokens if self.prompt_tokens is not None else approximate_prompt_tokens(messages)
         return Metrics(prompt_tokens=prompt, completion_tokens=completion, context_window=window)
 
 
@@ -388,4 +398,12 @@ class OpenAIBackend:
         self._client.close()
 
 
-__all__ = ["OpenAIBackend", "StreamCounts", "context_window", "error_of", "parameter_size", "stream_event"]
+__all__ = [
+    "OpenAIBackend",
+    "StreamCounts",
+    "approximate_prompt_tokens",
+    "context_window",
+    "error_of",
+    "parameter_size",
+    "stream_event",
+]
