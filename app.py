@@ -47,7 +47,11 @@ def new_workspace() -> None:
 
 
 with st.sidebar:
-    names = ui.workspaces()
+    try:
+        names = ui.workspaces()  # the first start makes the sample workspace: the first write to PLAYGROUND_HOME
+    except PlaygroundError as err:  # a home that cannot be written: one clear message instead of a traceback
+        st.error(ui.plain(str(err)))
+        st.stop()
     current = ui.workspace_name()
     if current not in names:
         names.append(current)

@@ -28,10 +28,14 @@ uploads = st.file_uploader(
     "A file with the name of one already here replaces it.",
 )
 if uploads:
-    results = ws.add([(u.name, u.getvalue()) for u in uploads])
-    st.session_state["last_upload"] = [r.as_row() for r in results]
-    st.session_state["uploads"] = st.session_state.get("uploads", 0) + 1
-    st.rerun()
+    try:
+        results = ws.add([(u.name, u.getvalue()) for u in uploads])
+    except PlaygroundError as err:  # e.g. PLAYGROUND_HOME is read-only or full: nothing was kept
+        st.error(ui.plain(str(err)))
+    else:
+        st.session_state["last_upload"] = [r.as_row() for r in results]
+        st.session_state["uploads"] = st.session_state.get("uploads", 0) + 1
+        st.rerun()
 if last := st.session_state.get("last_upload"):
     failed = [r for r in last if r["status"] != "ok"]
     kept = len(last) - len(failed)

@@ -45,6 +45,17 @@ class ContextWindowExceeded(BackendError):
     """The prompt does not fit in the model's context window."""
 
 
+class StorageError(PlaygroundError, OSError):
+    """``PLAYGROUND_HOME`` cannot be written (read-only, full, a file in the way); the message says what to do.
+
+    Also an ``OSError``, so code that already copes with a failed write keeps doing so.
+    """
+
+    def __init__(self, message: str, errno: int | None = None):
+        super().__init__(message)
+        self.errno = errno
+
+
 class DataLeakError(PlaygroundError):
     """Training data contains held-out evaluation questions; the message says how many and where."""
 
@@ -63,5 +74,6 @@ __all__ = [
     "IndexStoreError",
     "ModelNotFound",
     "PlaygroundError",
+    "StorageError",
     "TrainingError",
 ]

@@ -17,6 +17,8 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import tempfile
+import threading
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -29,7 +31,7 @@ from playground import config
 from playground.config import ChunkSettings
 from playground.documents import QUESTIONS_FILE, LoadedFile, chunk, load_bytes, load_folder, load_questions
 from playground.errors import DocumentError, IndexStoreError
-from playground.storage import write_atomic
+from playground.storage import guarded, make_dir, write_atomic
 
 SAMPLE = "sample"
 SAMPLE_DOCS = Path(__file__).resolve().parents[1] / "sample_docs"
@@ -108,7 +110,7 @@ class Workspace:
         return self.docs_dir.is_dir()
 
     def create(self) -> Workspace:
-        self.docs_dir.mkdir(parents=True, exist_ok=True)
+        make_dir(self.docs_dir)  # a home that cannot be written says so (StorageError), not a bare OSError
         return self
 
     def documents(self) -> list[LoadedFile]:
@@ -159,21 +161,23 @@ class Workspace:
     def clear_refused(self, names: Iterable[str] | None = None) -> None:
         """Forget the refused uploads called ``names``, or all of them."""
         drop = None if names is None else {Path(n).name for n in names}
-        self._save_refused([r for r in self.refused() if drop is not None and r.file_name not in drop])
+        with _lock(self.dir):
+            self._save_refused([r for r in self.refused() if drop is not None and r.file_name not in drop])
 
     def _note_refusals(self, results: list[LoadedFile]) -> None:
         """Record the refused uploads and forget earlier refusals of names now kept (one record per name)."""
         if not results:
             return
         when = datetime.now(UTC).isoformat(timespec="seconds")
-        by_name = {r.file_name: r for r in self.refused()}
-        for loaded in results:
-            by_name.pop(loaded.file_name, None)  # a newer refusal goes to the end
-            if not loaded.ok:
-                by_name[loaded.file_name] = Refusal(
-                    loaded.file_name, loaded.size_bytes, loaded.file_type, loaded.error or "", when
-                )
-        self._save_refused(list(by_name.values()))
+        with _lock(self.dir):  # read, change, write: two sessions uploading at once must not lose a record
+            by_name = {r.file_name: r for r in self.refused()}
+            for loaded in results:
+                by_name.pop(loaded.file_name, None)  # a newer refusal goes to the end
+                if not loaded.ok:
+                    by_name[loaded.file_name] = Refusal(
+                        loaded.file_name, loaded.size_bytes, loaded.file_type, loaded.error or "", when
+                    )
+            self._save_refused(list(by_name.values()))
 
     def _save_refused(self, refusals: list[Refusal]) -> None:
         if refusals:
@@ -221,18 +225,35 @@ def list_workspaces() -> list[str]:
     return [SAMPLE, *[n for n in names if n != SAMPLE]]
 
 
+_LOCKS: dict[Path, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def _lock(folder: Path) -> threading.Lock:
+    """One lock per workspace folder in this process: the sessions of a server share its files."""
+    with _LOCKS_GUARD:
+        return _LOCKS.setdefault(folder, threading.Lock())
+
+
 def _create_sample(ws: Workspace) -> None:
-    staging = ws.dir.with_name(f".{ws.name}.new")  # copy then rename: a crash never leaves half a sample
-    shutil.rmtree(staging, ignore_errors=True)
-    (staging / "documents").mkdir(parents=True)
-    for path in SAMPLE_DOCS.iterdir():
-        if path.name == QUESTIONS_FILE:
-            shutil.copy2(path, staging / QUESTIONS_FILE)
-        elif path.is_file() and not path.name.startswith("."):
-            shutil.copy2(path, staging / "documents" / path.name)
-    ws.dir.mkdir(parents=True, exist_ok=True)
-    for item in staging.iterdir():  # the folder may already hold indexes built from sample_docs
-        target = ws.dir / item.name
-        if not target.exists():
-            item.replace(target)
-    shutil.rmtree(staging, ignore_errors=True)
+    with _lock(ws.dir), guarded(ws.dir):
+        if ws.exists():  # another session made it while this one waited
+            return
+        make_dir(ws.dir.parent)
+        # Copy then rename: a crash never leaves half a sample. A staging folder of its own, so that a second
+        # server process making the sample at the same moment does not empty this one's.
+        staging = Path(tempfile.mkdtemp(prefix=f".{ws.name}.new-", dir=ws.dir.parent))
+        try:
+            (staging / "documents").mkdir()
+            for path in SAMPLE_DOCS.iterdir():
+                if path.name == QUESTIONS_FILE:
+                    shutil.copy2(path, staging / QUESTIONS_FILE)
+                elif path.is_file() and not path.name.startswith("."):
+                    shutil.copy2(path, staging / "documents" / path.name)
+            ws.dir.mkdir(parents=True, exist_ok=True)
+            for item in staging.iterdir():  # the folder may already hold indexes built from sample_docs
+                target = ws.dir / item.name
+                if not target.exists():
+                    item.replace(target)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)

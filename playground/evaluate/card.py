@@ -28,6 +28,7 @@ from playground.evaluate.report import HIT_KS, Summary, figures, summarize
 from playground.evaluate.run import evaluate, file_sha256
 from playground.index import build_index
 from playground.models import Catalogue
+from playground.storage import write_atomic
 from playground.workspace import load_path, workspace_dir
 
 CARD_VERSION = 1
@@ -181,10 +182,9 @@ def card_text(run: EvalRun, fmt: str) -> str:
 def write_card(run: EvalRun, out_dir: str | Path) -> dict[str, Path]:
     """Write ``card.json``, ``card.md`` and ``card.html`` into ``out_dir``; returns their paths by format."""
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     paths = {fmt: out / f"card.{fmt}" for fmt in ("json", "md", "html")}
     for fmt, path in paths.items():
-        path.write_text(card_text(run, fmt), encoding="utf-8")
+        write_atomic(path, card_text(run, fmt))  # a card is whole or the previous one: never half a file
     return paths
 
 

@@ -40,7 +40,7 @@ from playground.evaluate.questions import Question, QuestionSet, from_rows, regi
 from playground.evaluate.records import Answer, Cost, EvalConfig, EvalRun, Passage, QuestionResult, Retrieval, Scores
 from playground.index import Hit, PlaygroundIndex
 from playground.models import Catalogue, ModelInfo
-from playground.storage import write_atomic
+from playground.storage import guarded, write_atomic
 from playground.workspace import slug, workspace_dir
 
 RANK_DEPTH = 5  # hit@1/3/5 and MRR look this deep; up to top_k 5 the RAG passages are a prefix of it
@@ -197,9 +197,19 @@ def _write_config(folder: Path, config: EvalConfig, meta: dict[str, Any]) -> Non
 
 
 def _append(folder: Path, result: QuestionResult) -> None:
-    """One line per scored question, on disk before the next question starts: a killed run keeps it."""
-    with (folder / RESULTS_FILE).open("a", encoding="utf-8") as fh:
-        fh.write(json.dumps(result.to_json(), ensure_ascii=False) + "\n")
+    """One line per scored question, on disk before the next question starts: a killed run keeps it.
+
+    A run killed in the middle of a line leaves that line torn (and skipped when read); the next line starts
+    on a line of its own, so the torn one never takes a good result down with it.
+    """
+    path = folder / RESULTS_FILE
+    line = (json.dumps(result.to_json(), ensure_ascii=False) + "\n").encode("utf-8")
+    with guarded(path), path.open("ab+") as fh:
+        if fh.tell() > 0:
+            fh.seek(-1, os.SEEK_END)
+            if fh.read(1) != b"\n":
+                line = b"\n" + line
+        fh.write(line)
         fh.flush()
         os.fsync(fh.fileno())
 

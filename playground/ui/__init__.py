@@ -21,6 +21,7 @@ from playground.ui.cache import (
     workspace_chunks,
     workspace_documents,
 )
+from playground.ui.cards import plain
 from playground.ui.state import (
     SAME,
     catalogue,
@@ -65,6 +66,7 @@ __all__ = [
     "models_sidebar",
     "ollama_backend",
     "ollama_host",
+    "plain",
     "progress_bar",
     "question_from_url",
     "questions",
