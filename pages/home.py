@@ -53,6 +53,15 @@ with right.container(border=True):
     else:
         st.success(f"Reachable: {len(ollama)} model(s)")
         st.text("\n".join(m.label for m in ollama) or "No models pulled yet: `ollama pull llama3.2:1b`")
+if server := ui.openai_server()[0]:  # shown only where one is set (OPENAI_BASE_URL or the Models page)
+    with st.container(border=True):
+        st.markdown(f"**OpenAI-compatible server** at `{server}`")
+        if "openai" in listing.errors:
+            st.info(listing.errors["openai"])
+        else:
+            served = [m for m in listing.models if m.backend == "openai"]
+            st.success(f"Reachable: {len(served)} model(s)")
+            st.text("\n".join(m.label for m in served))
 base, _ = ui.chosen_models(listing)
 if base is not None and (note := capability_note(base)):
     st.info(note, icon=":material/info:")

@@ -1,10 +1,12 @@
-"""Models: the catalogue of both backends, the base and fine-tuned choice, and where Ollama listens."""
+"""Models: the catalogue of every backend, the base and fine-tuned choice, where Ollama and an OpenAI-compatible
+server listen."""
 
 from pathlib import Path
 
 import streamlit as st
 
-from playground import ui
+from playground import config, ui
+from playground.errors import ConfigError
 from playground.models.ollama import normalize_host
 
 ui.via_app(__file__)
@@ -24,9 +26,48 @@ with st.container(border=True):
     else:
         st.session_state["ollama_host"] = host
 
+
+def openai_server_settings() -> None:
+    """Where an OpenAI-compatible server listens, and its key (like OPENAI_BASE_URL / OPENAI_API_KEY).
+    One call, so a deployment whose visitors must not choose hosts leaves it out."""
+    # Keyed widgets, filled from the session's choice when the page opens: a value= that follows the choice would
+    # make a new widget after each change, and the next edit would be lost.
+    st.session_state.setdefault("openai_url_field", ui.openai_server()[0])
+    st.session_state.setdefault("openai_key_field", st.session_state.get("openai_api_key", ""))
+    with st.container(border=True):
+        st.markdown("**OpenAI-compatible server** (vLLM, llama.cpp's server, LM Studio, TGI)")
+        left, right = st.columns([3, 2])
+        url = left.text_input(
+            "OpenAI-compatible server",
+            key="openai_url_field",
+            placeholder="none; e.g. http://127.0.0.1:8000/v1",
+            label_visibility="collapsed",
+            help="Like OPENAI_BASE_URL. Its models join the catalogue as openai:<model>. Empty: no server.",
+        )
+        key = right.text_input(
+            "API key",
+            key="openai_key_field",
+            type="password",
+            placeholder="OPENAI_API_KEY is set" if config.openai_api_key() else "API key, if it wants one",
+            label_visibility="collapsed",
+            help="Like OPENAI_API_KEY; empty: the environment's, if any.",
+        )
+        try:
+            if url.strip():
+                config.openai_url(url)
+        except ConfigError as err:
+            st.error(str(err))
+        else:
+            st.session_state["openai_base_url"], st.session_state["openai_api_key"] = url.strip(), key.strip()
+
+
+openai_server_settings()
+
 listing = ui.listing()
 if "ollama" in listing.errors:
     st.info(listing.errors["ollama"] + ". The embedded models below keep working.", icon=":material/cloud_off:")
+if "openai" in listing.errors:
+    st.info(listing.errors["openai"] + ". The other models below keep working.", icon=":material/cloud_off:")
 if "embedded" in listing.errors:
     st.error(listing.errors["embedded"])
 if listing.unusable:  # a damaged file is news about that file, never a broken page

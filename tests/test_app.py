@@ -195,7 +195,7 @@ def test_models_page_lists_lineage_picks_the_fine_tune_and_stays_calm_without_ol
 def test_an_error_in_one_card_stays_in_that_card_and_document_text_stays_text(monkeypatch):
     fake = FakeBackend(fail={"tuned": RuntimeError("the GPU caught fire")})
     listing = Catalogue([fake]).listing()
-    monkeypatch.setattr(cache, "model_listing", lambda host: listing)
+    monkeypatch.setattr(cache, "model_listing", lambda *servers: listing)
     monkeypatch.setattr(ui, "catalogue", lambda: Catalogue([fake]))
     from playground.workspace import Workspace
 

@@ -219,7 +219,8 @@ class OpenAIBackend:
         key = api_key if api_key is not None else config.openai_api_key()
         self._has_key = bool(key)
         headers = {"Authorization": f"Bearer {key}"} if key else {}
-        self._client = httpx.Client(headers=headers, timeout=httpx.Timeout(timeout, connect=CONNECT_TIMEOUT_S))
+        connect = min(timeout, CONNECT_TIMEOUT_S)
+        self._client = httpx.Client(headers=headers, timeout=httpx.Timeout(timeout, connect=connect))
 
     def _url(self, path: str) -> str:
         return f"{self.base_url}/{path.lstrip('/')}"
@@ -235,6 +236,15 @@ class OpenAIBackend:
         """Turn httpx's errors and the server's error replies into the project's, once, for every call.
 
         ``model``: the model a "no such model" reply is about (None while listing).
+
+        >>> backend = OpenAIBackend("http://127.0.0.1:9")  # nothing listens: the served models cannot be read
+        >>> try:
+        ...     with backend._translated("llama3"):
+        ...         raise error_of(404, '{"error": {"message": "The model `llama3` does not exist."}}')
+        ... except ModelNotFound as err:
+        ...     print(*str(err).split("; "), sep=";" + chr(10))
+        the OpenAI-compatible server at http://127.0.0.1:9/v1 has no model 'llama3';
+        it serves: (the list could not be read)
         """
         where = f"the OpenAI-compatible server at {self.base_url}"
         try:
@@ -288,7 +298,8 @@ class OpenAIBackend:
             return "(the list could not be read)"
 
     def _get(self, url: str) -> Any:
-        response = self._client.get(url, timeout=httpx.Timeout(LIST_TIMEOUT_S, connect=CONNECT_TIMEOUT_S))
+        wait = min(self.timeout, LIST_TIMEOUT_S)
+        response = self._client.get(url, timeout=httpx.Timeout(wait, connect=min(wait, CONNECT_TIMEOUT_S)))
         if response.status_code >= 400:
             raise error_of(response.status_code, response.text)
         try:

@@ -20,7 +20,7 @@ from playground.config import Progress
 from playground.documents import LoadedFile
 from playground.embeddings import LocalEmbedding
 from playground.index import PlaygroundIndex, build_index
-from playground.models import Catalogue, EmbeddedBackend, Listing
+from playground.models import Backend, Catalogue, EmbeddedBackend, Listing, openai_backend
 from playground.models.ollama import OllamaBackend
 from playground.workspace import Workspace
 
@@ -46,16 +46,25 @@ def ollama_backend(host: str) -> OllamaBackend:
     return OllamaBackend(host=host)
 
 
-def catalogue(host: str) -> Catalogue:
-    return Catalogue([embedded_backend(), ollama_backend(host)])
+@st.cache_resource(show_spinner=False)
+def openai_server(url: str, key: str) -> Backend | None:
+    """The OpenAI-compatible server's backend (None for no URL); a URL that is none lists as unavailable."""
+    LOADS["openai_server"] += 1
+    return openai_backend(url, key or None)
+
+
+def catalogue(host: str, openai: tuple[str, str] = ("", "")) -> Catalogue:
+    """The backends for an Ollama ``host`` and an OpenAI-compatible server ``openai`` = (URL, key)."""
+    server = openai_server(*openai)
+    return Catalogue([embedded_backend(), ollama_backend(host), *([server] if server else [])])
 
 
 @st.cache_data(show_spinner=False)
-def model_listing(host: str) -> Listing:
+def model_listing(host: str, openai: tuple[str, str] = ("", "")) -> Listing:
     """Models of every backend, asked once: a rerun never waits on Ollama. Fresh after "Check again" on the
-    Models page, after a training run, and for another Ollama host (the host is the key)."""
+    Models page, after a training run, and for another Ollama host or OpenAI server (they are the key)."""
     LOADS["model_listing"] += 1
-    return catalogue(host).listing()
+    return catalogue(host, openai).listing()
 
 
 class _IndexCache:
@@ -165,6 +174,7 @@ __all__ = [
     "embedded_backend",
     "model_listing",
     "ollama_backend",
+    "openai_server",
     "warm_up",
     "workspace_chunks",
     "workspace_documents",

@@ -6,6 +6,7 @@ Session state holds small values only (names, ids, finished results); everything
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -92,12 +93,21 @@ def ollama_host() -> str:
     return str(st.session_state.get("ollama_host") or config.ollama_host())
 
 
+def openai_server() -> tuple[str, str]:
+    """The OpenAI-compatible server this session uses, (URL, key): as set on the Models page, else
+    ``OPENAI_BASE_URL`` / ``OPENAI_API_KEY``; an empty URL means none. The key from the environment is
+    never put in a widget: it would reach every browser."""
+    url = st.session_state.get("openai_base_url")
+    key = str(st.session_state.get("openai_api_key") or "").strip() or config.openai_api_key() or ""
+    return str(os.environ.get("OPENAI_BASE_URL", "") if url is None else url).strip(), key
+
+
 def catalogue() -> Catalogue:
-    return cache.catalogue(ollama_host())
+    return cache.catalogue(ollama_host(), openai_server())
 
 
 def listing() -> Listing:
-    return cache.model_listing(ollama_host())
+    return cache.model_listing(ollama_host(), openai_server())
 
 
 def chosen_models(models: Listing) -> tuple[ModelInfo | None, ModelInfo | None]:
@@ -146,6 +156,7 @@ __all__ = [
     "index_state",
     "listing",
     "ollama_host",
+    "openai_server",
     "question_from_url",
     "questions",
     "set_question_link",
