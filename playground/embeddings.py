@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.resources
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,10 @@ class LocalEmbedding(BaseEmbedding):
 
     _model: Any = PrivateAttr()
     _texts_embedded: int = PrivateAttr(default=0)
+    # One encode at a time: the sessions of a server share this model, and a fast tokenizer shared by threads can
+    # fail with "Already borrowed" (huggingface/tokenizers#537). It costs no speed: torch spreads one encode over
+    # every core already.
+    _lock: Any = PrivateAttr(default_factory=threading.Lock)
 
     def __init__(self, path: str | Path | None = None, model_name: str = DEFAULT_EMBED_MODEL, **kwargs: Any):
         # 64 texts a batch keeps the CPU busy without a large activation peak.
@@ -65,10 +70,11 @@ class LocalEmbedding(BaseEmbedding):
         return int(self._model.get_sentence_embedding_dimension())
 
     def _encode(self, texts: list[str]) -> list[list[float]]:
-        self._texts_embedded += len(texts)
-        vectors = self._model.encode(
-            texts, batch_size=self.embed_batch_size, normalize_embeddings=True, convert_to_numpy=True
-        )
+        with self._lock:
+            self._texts_embedded += len(texts)
+            vectors = self._model.encode(
+                texts, batch_size=self.embed_batch_size, normalize_embeddings=True, convert_to_numpy=True
+            )
         return [v.tolist() for v in vectors]
 
     def _get_query_embedding(self, query: str) -> list[float]:
