@@ -4,6 +4,7 @@ import streamlit as st
 
 from playground import GenerationParams, PlaygroundError, PromptSettings, RetrievalSettings, compare, ui
 from playground.compare import DEFAULT_RAG_TEMPLATE, LABELS, cost_figure, example_questions
+from playground.edits import FactEdit, edited_value
 from playground.models import capability_note
 from playground.readout import EXPORTS, Comparison, gold_answer, load_comparison, save_comparison
 
@@ -61,7 +62,8 @@ if examples:
         st.session_state["question"] = st.session_state["example_taken"] = picked
 question = st.text_input("Question", key="question", placeholder="Ask something your documents answer")
 
-if st.button("Ask", type="primary", disabled=not question.strip()):
+ask_again = st.session_state.pop("compare_ask_again", False)  # set by "Change it and ask again" below
+if st.button("Ask", type="primary", disabled=not question.strip()) or (ask_again and question.strip()):
     try:
         run = compare(
             question,
@@ -80,7 +82,7 @@ if st.button("Ask", type="primary", disabled=not question.strip()):
     shown = Comparison(
         run.question,
         run.results(),
-        gold=gold_answer(run.question, rows),
+        gold=None if (gold := gold_answer(run.question, rows)) is None else edited_value(gold, ws.edits()),
         workspace=ws.name,
         settings={
             "top_k": top_k, "max_tokens": max_tokens, "seed": int(seed), "rag_template": template,
@@ -135,6 +137,57 @@ if "compare_shown" in st.session_state:
             on_click="ignore",
             icon=":material/download:",
             key=f"export-{fmt}",
+        )
+
+# -- freshness: change a fact in the documents, re-index, ask again ---------------------------------------
+edits = ws.edits()
+if ("compare_shown" in st.session_state and index is not None) or edits:
+    before = st.session_state.get("compare_before")
+    shown = st.session_state.get("compare_shown")
+    with st.expander("Change a fact in the documents (freshness)", expanded=bool(edits), icon=":material/edit:"):
+        st.caption(
+            "Edit one fact in a document's text: the index is updated (only that file is embedded again) and the "
+            "question asked again. The RAG answers follow the change; a fine-tuned model keeps what it was trained "
+            "on. The file itself is not touched: undo puts the original back."
+        )
+        names = list(dict.fromkeys(s.file_name for r in (shown.results if shown else []) for s in r.sources))
+        names += [n for n in ui.documents() if n not in names]
+        with st.form("fact-edit", border=False):
+            file_name = st.selectbox("Document", names, help="The passages' files first.")
+            old_text = st.text_input(
+                "Text to change", value=(shown.gold or "") if shown else "", help="Exactly as it appears in the text."
+            )
+            new_text = st.text_input("New text", placeholder="e.g. another date or amount")
+            change = st.form_submit_button("Change it and ask again", type="primary")
+        if change:
+            try:
+                ws.add_edit(FactEdit(file_name or "", old_text, new_text))
+            except PlaygroundError as err:
+                st.error(ui.cards.plain(str(err)))
+            else:
+                st.session_state["compare_before"] = shown  # the answers before the change, to set beside the new
+                st.session_state["compare_ask_again"] = True
+                st.rerun()
+        if edits:
+            st.markdown("**Changes in force**")
+            st.dataframe([e.as_dict() for e in edits], hide_index=True)
+            if st.button("Undo every change", icon=":material/undo:"):
+                ws.clear_edits()
+                st.session_state.pop("compare_before", None)
+                st.rerun()
+    if before is not None and shown is not None and before is not shown and before.question == shown.question:
+        st.markdown("**Before and after the change**")
+        st.dataframe(
+            [
+                {
+                    "condition": b.label,
+                    "before": b.error or b.text.strip(),
+                    "after": a.error or a.text.strip(),
+                }
+                for b, a in zip(before.results, shown.results, strict=True)
+            ],
+            hide_index=True,
+            width="stretch",
         )
 
 if ui.history():

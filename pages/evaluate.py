@@ -164,7 +164,7 @@ try:
 except PlaygroundError as err:
     st.error(str(err))
     st.stop()
-summary = summarize(run)
+summary = summarize(run, ws.style_rule())
 if not run.results:
     st.info("This run has no scored questions yet.")
     st.stop()
@@ -184,6 +184,13 @@ if summary.retrieval:
     cols = st.columns(4)
     for col, key in zip(cols, ["hit@1", "hit@3", "hit@5", "mrr"], strict=True):
         col.metric(key.upper() if key == "mrr" else key, f"{r[key]:.2f}", help=f"over {r['n']} questions")
+if behaviour_rows := summary.behaviour_rows():
+    st.markdown(f"**Behaviour** (house style: `{summary.style}`)")
+    st.dataframe(behaviour_rows, hide_index=True)
+    st.caption(
+        "Refuses: answerable questions the answer declines. Fabricates: unanswerable questions answered anyway. "
+        "Cites a source not given: names a file, code or [n] that was not among its passages."
+    )
 if known := summary.known_before_rows():
     st.markdown("**Known before**: accuracy on questions Base already answered right, and on the rest")
     st.dataframe(known, hide_index=True)

@@ -128,21 +128,35 @@ def card_markdown(card: dict[str, Any], summary: Summary) -> str:
     return "\n".join(lines) + "\n"
 
 
+PAGE_CSS = (  # the look of every self-contained report page (cards, claims)
+    "body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#212529}"
+    "table{border-collapse:collapse;font-size:0.9em}td,th{border:1px solid #dee2e6;padding:4px 8px;text-align:left}"
+    "pre{background:#f8f9fa;padding:1em;overflow:auto;font-size:0.8em}"
+)
+
+
+def html_table(rows: list[dict[str, Any]]) -> str:
+    """Rows with the same keys as an HTML table, every cell escaped; "" for no rows.
+
+    >>> html_table([{"a": "<b>"}])
+    '<table><thead><tr><th>a</th></tr></thead><tbody><tr><td>&lt;b&gt;</td></tr></tbody></table>'
+    """
+    if not rows:
+        return ""
+    esc = html.escape
+    heads = "".join(f"<th>{esc(str(h))}</th>" for h in rows[0])
+    body = "".join("<tr>" + "".join(f"<td>{esc(str(v))}</td>" for v in r.values()) + "</tr>" for r in rows)
+    return f"<table><thead><tr>{heads}</tr></thead><tbody>{body}</tbody></table>"
+
+
 def card_html(card: dict[str, Any], summary: Summary, figs: dict[str, Any]) -> str:
     """One self-contained HTML page: the tables, every figure (plotly embedded once) and the config."""
     esc = html.escape
-    rows = summary.rows()
-    table = ""
-    if rows:
-        heads = "".join(f"<th>{esc(h)}</th>" for h in rows[0])
-        body = "".join("<tr>" + "".join(f"<td>{esc(str(v))}</td>" for v in r.values()) + "</tr>" for r in rows)
-        table = f"<table><thead><tr>{heads}</tr></thead><tbody>{body}</tbody></table>"
+    table = html_table(summary.rows())
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'>",
         f"<title>{esc(card['title'])}</title>",
-        "<style>body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#212529}"
-        "table{border-collapse:collapse;font-size:0.9em}td,th{border:1px solid #dee2e6;padding:4px 8px;text-align:left}"
-        "pre{background:#f8f9fa;padding:1em;overflow:auto;font-size:0.8em}</style></head><body>",
+        f"<style>{PAGE_CSS}</style></head><body>",
         f"<h1>{esc(card['title'])}</h1>",
         f"<p>Run <code>{esc(card['run_id'])}</code>, card written {esc(card['created'])}. "
         f"{summary.n} of {summary.total} questions scored.</p>",

@@ -34,6 +34,9 @@ from playground.models import Catalogue, ModelInfo
 from playground.text import normalize
 
 IMPORT_TYPES = (".jsonl", ".csv")
+# The gold answer of a question the documents cannot answer: the right response is a refusal, and any
+# confident answer is a fabrication. Written as a person reads it on a card.
+UNANSWERABLE = "(not in the documents)"
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,11 @@ class Question:
         if self.id:
             return self.id
         return "q" + hashlib.sha256(normalize(self.question).encode()).hexdigest()[:10]
+
+    @property
+    def answerable(self) -> bool:
+        """False for a question made so that the documents hold no answer (gold :data:`UNANSWERABLE`)."""
+        return self.answer != UNANSWERABLE
 
     def as_row(self) -> dict[str, str]:
         row = {"question": self.question, "answer": self.answer}
@@ -320,6 +328,7 @@ def generate_with_model(
 __all__ = [
     "IMPORT_TYPES",
     "QUESTION_PROMPT",
+    "UNANSWERABLE",
     "Question",
     "QuestionSet",
     "from_rows",

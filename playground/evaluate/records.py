@@ -133,6 +133,8 @@ class Scores:
     strict_em: float
     f1: float
     similarity: float | None = None
+    refused: float | None = None  # 1.0 when the answer declines (see refusal.py); None in runs made before
+    refusal: str = ""  # why it was judged so
 
 
 @dataclass
@@ -154,7 +156,11 @@ class Answer:
         return answer
 
     def to_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        out = dataclasses.asdict(self)
+        if self.scores is not None and self.scores.refused is None:  # a run from before refusals were judged
+            for key in ("refused", "refusal"):
+                out["scores"].pop(key)
+        return out
 
 
 @dataclass

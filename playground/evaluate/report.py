@@ -17,6 +17,8 @@ from typing import Any
 from playground.compare import COLORS, CONDITIONS, LABELS
 from playground.evaluate.metrics import bootstrap_ci, hit_at_k, paired_bootstrap_ci, reciprocal_rank
 from playground.evaluate.records import Answer, EvalRun, QuestionResult, Retrieval
+from playground.evaluate.refusal import detect_refusal
+from playground.style import StyleRule
 
 METRICS = {  # score key -> column title
     "correct": "Correct",
@@ -31,6 +33,16 @@ METRIC_HELP = {
     "similarity": "cosine similarity of the answer's and the gold answer's embeddings",
     "vs_base": "paired difference in 'correct' against Base, over the same questions",
     "intervals": "mean with a 95% percentile bootstrap interval over questions (low, high)",
+    "refusal": "share of answerable questions the answer declines (rules, then similarity to refusal phrasings)",
+    "fabrication": "share of unanswerable questions (gold '(not in the documents)') answered without declining",
+    "unsupported": "share of answers naming a source (file, code, [n]) that was not among the passages given",
+    "style": "share of answers in the workspace's house style",
+}
+BEHAVIOUR = {  # behaviour key -> row title; counted per condition beside the scores
+    "refusal": "Refuses (answerable)",
+    "fabrication": "Fabricates (unanswerable)",
+    "unsupported": "Cites a source not given",
+    "style": "House style",
 }
 WRONG, FAILED = "rgba(128,128,128,0.3)", "rgba(0,0,0,0)"  # heatmap cells: a wrong answer, a failed one
 SMALL_SAMPLE = 20  # below this many questions a 95% interval on a proportion is wider than ±0.2
@@ -106,7 +118,8 @@ class Summary:
     retrieval: dict[str, Any] | None = None
     known_before: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
-
+    behaviour: dict[str, dict[str, Interval]] = field(default_factory=dict)  # key -> condition -> rate
+    style: str = ""  # the house style rule, in words
     def as_dict(self) -> dict[str, Any]:
         return {
             "run_id": self.run_id,
@@ -117,8 +130,19 @@ class Summary:
             "conditions": {c: s.as_dict() for c, s in self.conditions.items()},
             "retrieval": self.retrieval,
             "known_before": self.known_before,
+            "behaviour": {k: {c: v.as_dict() for c, v in by.items()} for k, by in self.behaviour.items()},
+            "style": self.style,
             "notes": self.notes,
         }
+
+    def behaviour_rows(self) -> list[dict[str, Any]]:
+        """Refusal, fabrication, unseen citations and house style as rows, conditions as columns (the 2×2's order)."""
+        rows = []
+        for key, title in BEHAVIOUR.items():
+            by = self.behaviour.get(key)
+            if by:
+                rows.append({"behaviour": title, **{LABELS[c]: str(by[c]) for c in self.conditions if c in by}})
+        return rows
 
     def known_before_rows(self) -> list[dict[str, Any]]:
         """The known-before split as table rows: each part's size and every condition's accuracy on it."""
@@ -162,22 +186,24 @@ class Summary:
         if not rows:
             return "No answers scored yet."
         out = [f"{self.n} questions from '{self.questions}'" + (f" (of {self.total})" if self.n < self.total else "")]
-        out += ["", *_markdown(rows)]
+        out += ["", *markdown_table(rows)]
         if self.retrieval:
             r = self.retrieval
             hits = " · ".join(f"hit@{k} {r[f'hit@{k}']:.2f}" for k in HIT_KS)
             out += ["", f"Retrieval ({r['n']} questions, top {r['depth']}): {hits} · MRR {r['mrr']:.2f}"]
+        if b_rows := self.behaviour_rows():
+            out += ["", f"Behaviour (house style: {self.style}):", "", *markdown_table(b_rows)]
         if kb_rows := self.known_before_rows():
-            out += ["", "Known before (accuracy on each part):", "", *_markdown(kb_rows)]
+            out += ["", "Known before (accuracy on each part):", "", *markdown_table(kb_rows)]
         if self.notes:
             out += ["", *[f"- {n}" for n in self.notes]]
         return "\n".join(out)
 
 
-def _markdown(rows: list[dict[str, Any]]) -> list[str]:
+def markdown_table(rows: list[dict[str, Any]]) -> list[str]:
     """Rows with the same keys as a Markdown table's lines.
 
-    >>> _markdown([{"a": 1, "b": "x"}])
+    >>> markdown_table([{"a": 1, "b": "x"}])
     ['| a | b |', '|---|---|', '| 1 | x |']
     """
     heads = list(rows[0])
@@ -202,8 +228,10 @@ def _mean(values: list[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
-def summarize(run: EvalRun) -> Summary:
-    """Per-condition scores with bootstrap intervals, cost means, retrieval metrics and the known-before split."""
+def summarize(run: EvalRun, style: StyleRule | None = None) -> Summary:
+    """Per-condition scores with bootstrap intervals, cost means, retrieval metrics, behaviour and the known-before
+    split. ``style`` is the house style answers are checked against (default: the fine-tuning lab's form)."""
+    style = style or StyleRule()
     config = run.config
     boot = {"n": config.bootstrap, "seed": config.seed}
     results = run.results
@@ -257,7 +285,37 @@ def summarize(run: EvalRun) -> Summary:
         retrieval=retrieval_summary(results),
         known_before=known_before(results, list(conditions)),
         notes=notes,
+        behaviour=behaviour(run, style, boot),
+        style=style.description,
     )
+
+
+def behaviour(run: EvalRun, style: StyleRule, boot: dict[str, int]) -> dict[str, dict[str, Interval]]:
+    """Each condition's refusal, fabrication, unseen-citation and house-style rates with 95% intervals.
+
+    Refusal counts over answerable questions, fabrication over unanswerable ones (either is left out when the
+    run has none of that kind); answers that failed are left out of every rate.
+    """
+    out: dict[str, dict[str, Interval]] = {key: {} for key in BEHAVIOUR}
+    for condition in run.config.wanted:
+        values: dict[str, list[float]] = {key: [] for key in BEHAVIOUR}
+        for r in run.results:
+            answer = r.answers.get(condition)
+            if answer is None or answer.scores is None:
+                continue
+            declined = answer.scores.refused
+            if declined is None:  # a run stored before refusals were judged: the rules alone
+                declined = float(detect_refusal(answer.text).refused)
+            values["refusal" if r.question.answerable else "fabrication"].append(
+                declined if r.question.answerable else 1.0 - declined
+            )
+            shown = r.condition_result(condition)
+            values["unsupported"].append(float(bool(shown and shown.unsupported)))
+            values["style"].append(float(style.follows(answer.text)))
+        for key, vals in values.items():
+            if vals:
+                out[key][condition] = Interval(*bootstrap_ci(vals, **boot))
+    return {k: v for k, v in out.items() if v}
 
 
 def _judged(results: list[QuestionResult]) -> list[Retrieval]:

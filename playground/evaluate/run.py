@@ -38,6 +38,7 @@ from playground.evaluate.metrics import (
 )
 from playground.evaluate.questions import Question, QuestionSet, from_rows, register_for_evaluation
 from playground.evaluate.records import Answer, Cost, EvalConfig, EvalRun, Passage, QuestionResult, Retrieval, Scores
+from playground.evaluate.refusal import detect_refusal
 from playground.index import Hit, PlaygroundIndex
 from playground.models import Catalogue, ModelInfo
 from playground.storage import guarded, write_atomic
@@ -296,11 +297,14 @@ def score(answer: Answer, gold: str, embed_model: Any) -> Scores | None:
     if answer.error:
         return None
     text = answer.text or ""
+    declined = detect_refusal(text, embed_model)
     return Scores(
         correct=exact_match(text, gold),
         strict_em=strict_exact_match(text, gold),
         f1=round(token_f1(text, gold), 4),
         similarity=None if embed_model is None else round(embedding_similarity(text, gold, embed_model), 4),
+        refused=float(declined.refused),
+        refusal=declined.reason,
     )
 
 
