@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from playground import PlaygroundError, ui
+from playground import PlaygroundError, config, ui
 
 st.set_page_config(page_title="RAG vs Fine-tuning Playground", page_icon=":material/science:", layout="wide")
 
@@ -16,6 +16,9 @@ navigation = st.navigation(
         st.Page("pages/evaluate.py", title="Evaluate", icon=":material/monitoring:"),
     ]
 )
+
+
+HOSTED_NAMES = {ui.SAMPLE: "sample (shared, read-only)"}
 
 
 def _show_new_workspace(shown: bool = True) -> None:
@@ -55,14 +58,26 @@ with st.sidebar:
     current = ui.workspace_name()
     if current not in names:
         names.append(current)
-    chosen = st.selectbox("Workspace", names, index=names.index(current), help="Documents and index live here.")
+    hosting = config.private()  # a shared server: this session's own workspace and the shared sample, no others
+    chosen = st.selectbox(
+        "Workspace",
+        names,
+        index=names.index(current),
+        format_func=lambda n: HOSTED_NAMES.get(n, "your own (only you see it)") if hosting else n,
+        help="Documents and index live here.",
+    )
     if chosen != current:
         ui.set_workspace(chosen)
-    st.query_params["ws"] = ui.workspace_name()  # navigation drops the URL's parameters: put it back
-    st.button("New workspace", icon=":material/add:", width="stretch", on_click=_show_new_workspace)
-    if st.session_state.get("new_workspace_dialog"):
+    ui.mirror_in_url()  # navigation drops the URL's parameters: put it back
+    if ui.refused_workspace():
+        st.warning("The link named a workspace that is not yours: on this server each session has its own.")
+    if not hosting:  # in hosting mode a session keeps to its one private workspace
+        st.button("New workspace", icon=":material/add:", width="stretch", on_click=_show_new_workspace)
+    if st.session_state.get("new_workspace_dialog") and not hosting:
         new_workspace()
 
-ui.warm_up(ui.workspace_name())  # once per server: models and index load while the first page is read
+# Once per server (per workspace): models and index load while the first page is read. In hosting mode every
+# session's own workspace starts empty: the models and the shared sample's index are what is worth loading.
+ui.warm_up(ui.SAMPLE if hosting else ui.workspace_name())
 st.session_state["_app_ran"] = True  # see ui.via_app
 navigation.run()

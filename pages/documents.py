@@ -2,15 +2,19 @@
 
 import streamlit as st
 
-from playground import ChunkSettings, PlaygroundError, ui
+from playground import ChunkSettings, PlaygroundError, config, ui
 from playground.config import max_file_bytes
 from playground.documents import SUPPORTED_EXTENSIONS
 
 ui.via_app(__file__)
 
 ws = ui.workspace()
+read_only = ui.read_only()  # hosting mode's shared sample: shown to everyone, changed by no one
 st.title("Documents")
-st.caption(f"Workspace **{ws.name}** · stored in `{ws.dir}`")
+if config.private():  # a hosting server's folders are nobody's business; a private workspace's name is its key
+    st.caption("Workspace **sample** (shared)" if read_only else "Your own workspace: only you see it.")
+else:
+    st.caption(f"Workspace **{ws.name}** · stored in `{ws.dir}`")
 
 # -- upload: each file succeeds or fails alone; the uploader is emptied once its files are kept -------
 uploader_key = f"upload-{st.session_state.get('uploads', 0)}"
@@ -19,14 +23,22 @@ try:  # the server refuses anything above its own maxUploadSize (.streamlit/conf
 except PlaygroundError as err:
     st.error(str(err))
     st.stop()
-uploads = st.file_uploader(
-    "Add documents",
-    accept_multiple_files=True,
-    key=uploader_key,
-    max_upload_size=limit_mb,  # the drop zone states the real limit, not Streamlit's default
-    help=f"Supported: {', '.join(SUPPORTED_EXTENSIONS)}, up to {limit_mb} MB per file. "
-    "A file with the name of one already here replaces it.",
-)
+uploads = None
+if read_only:
+    st.info(
+        "The **sample** workspace is shared by everyone on this server, so it cannot be changed here. Your own "
+        "workspace (in the sidebar) takes your documents, and only you can see it.",
+        icon=":material/lock:",
+    )
+else:
+    uploads = st.file_uploader(
+        "Add documents",
+        accept_multiple_files=True,
+        key=uploader_key,
+        max_upload_size=limit_mb,  # the drop zone states the real limit, not Streamlit's default
+        help=f"Supported: {', '.join(SUPPORTED_EXTENSIONS)}, up to {limit_mb} MB per file. "
+        "A file with the name of one already here replaces it.",
+    )
 if uploads:
     try:
         results = ws.add([(u.name, u.getvalue()) for u in uploads])
@@ -42,7 +54,7 @@ if last := st.session_state.get("last_upload"):
     if kept:
         st.success(f"Added {kept} file(s). Build the index below to use them.")
     for row in failed:
-        st.error(f"**{row['file']}** was not added: {row['error']}")
+        st.error(f"**{ui.plain(row['file'])}** was not added: {ui.plain(row['error'])}")  # a name is text, not Markdown
 
 # -- what each file became: the documents, then the uploads refused (kept on disk, so a reload shows them)
 signature = ws.signature()
@@ -67,7 +79,11 @@ if files or refused:
         hide_index=True,
         column_order=["file", "type", "status", "pages", "chunks", "chars", "error"],
     )
-if refused and st.button("Clear refused uploads", help="Forget the uploads that were not added (nothing else changes)"):
+if (
+    refused
+    and not read_only
+    and st.button("Clear refused uploads", help="Forget the uploads that were not added (nothing else changes)")
+):
     ws.clear_refused()
     st.session_state.pop("last_upload", None)
     st.rerun()
@@ -76,12 +92,12 @@ if not signature:
 
 with st.expander("Remove documents"):
     doomed = st.multiselect("Documents to remove", ws.file_names())
-    if st.button("Remove", disabled=not doomed):
+    if st.button("Remove", disabled=not doomed or read_only):
         for name in doomed:
             try:
                 ws.remove(name)
             except PlaygroundError as err:
-                st.error(str(err))
+                st.error(ui.plain(str(err)))
         st.session_state.pop("last_upload", None)
         st.rerun()
 
@@ -95,7 +111,7 @@ with left.form("chunking"):
     overlap = st.number_input(
         "Overlap (tokens)", 0, 1024, settings.chunk_overlap, step=8, help=ChunkSettings.help("chunk_overlap")
     )
-    if st.form_submit_button("Apply"):
+    if st.form_submit_button("Apply", disabled=read_only):
         try:
             ws.save_chunk_settings(ChunkSettings(int(size), int(overlap)))
         except PlaygroundError as err:

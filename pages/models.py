@@ -13,18 +13,25 @@ ui.via_app(__file__)
 
 st.title("Models")
 
+hosting = config.private()  # a shared server: where its backends listen is the server's to say, not a visitor's
 with st.container(border=True):
     st.markdown("**Ollama host**")
     left, right = st.columns([4, 1], vertical_alignment="bottom")
-    host = left.text_input("Ollama host", ui.ollama_host(), label_visibility="collapsed", help="Like OLLAMA_HOST.")
+    if hosting:
+        left.caption("Set by this server (OLLAMA_HOST); it cannot be changed from the page.")
+    else:
+        host = left.text_input("Ollama host", ui.ollama_host(), label_visibility="collapsed", help="Like OLLAMA_HOST.")
     if right.button("Check again"):
         ui.model_listing.clear()  # the listing is cached briefly; a person asking wants a fresh look
-    try:
-        host = normalize_host(host)
-    except ValueError as err:
-        st.error(f"{host!r} is not a host Ollama could listen on ({err}): e.g. `http://127.0.0.1:11434`")
-    else:
-        st.session_state["ollama_host"] = host
+    if not hosting:
+        try:
+            host = normalize_host(host)
+        except ValueError as err:
+            st.error(
+                f"{ui.plain(repr(host))} is not a host Ollama could listen on ({err}): e.g. `http://127.0.0.1:11434`"
+            )
+        else:
+            st.session_state["ollama_host"] = host
 
 
 def openai_server_settings() -> None:
@@ -61,7 +68,8 @@ def openai_server_settings() -> None:
             st.session_state["openai_base_url"], st.session_state["openai_api_key"] = url.strip(), key.strip()
 
 
-openai_server_settings()
+if not hosting:
+    openai_server_settings()
 
 listing = ui.listing()
 if "ollama" in listing.errors:
@@ -108,7 +116,8 @@ rows = [
     for m in listing.models
 ]
 st.dataframe(rows, width="stretch", hide_index=True)
+models_folder = "the server's models folder" if hosting else f"`{ui.embedded_backend().models_dir}`"
 st.caption(
-    "Embedded models: the bundled SmolLM2 plus any `.gguf` model or LoRA adapter in "
-    f"`{ui.embedded_backend().models_dir}`. A LoRA adapter shows as fine-tuned from its base."
+    f"Embedded models: the bundled SmolLM2 plus any `.gguf` model or LoRA adapter in {models_folder}. "
+    "A LoRA adapter shows as fine-tuned from its base."
 )

@@ -14,6 +14,8 @@ Environment variables (all optional):
 - ``PLAYGROUND_N_CTX``: context window of embedded models (default 4096).
 - ``PLAYGROUND_MAX_FILE_MB``: largest document accepted (default 50).
 - ``PLAYGROUND_WARM_UP``: ``0`` stops the web app loading models and the index in the background at start.
+- ``PLAYGROUND_PRIVATE``: ``1`` for a shared server (hosting mode): each browser session gets a workspace of its
+  own that no other session can list or open, the sample is shared read-only, and hosts cannot be set from a page.
 """
 
 from __future__ import annotations
@@ -128,6 +130,30 @@ def warm_up() -> bool:
     return os.environ.get("PLAYGROUND_WARM_UP", "1").strip().lower() not in ("0", "false", "no", "off")
 
 
+_YES, _NO = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
+
+
+def private() -> bool:
+    """Hosting mode (``PLAYGROUND_PRIVATE=1``): the app serves people who must not see each other's documents.
+
+    A value that is neither yes nor no is refused, not read as no: a typo must not open a server up.
+
+    >>> import os; os.environ["PLAYGROUND_PRIVATE"] = "yes"; private()
+    True
+    >>> os.environ["PLAYGROUND_PRIVATE"] = "maybe"; private()
+    Traceback (most recent call last):
+    ...
+    playground.errors.ConfigError: PLAYGROUND_PRIVATE='maybe': use 1 (hosting mode) or 0
+    >>> del os.environ["PLAYGROUND_PRIVATE"]; private()
+    False
+    """
+    raw = os.environ.get("PLAYGROUND_PRIVATE", "")
+    value = raw.strip().lower()
+    if value not in _YES + _NO:
+        raise ConfigError(f"PLAYGROUND_PRIVATE={raw!r}: use 1 (hosting mode) or 0")
+    return value in _YES
+
+
 def embedded_n_ctx() -> int:
     # 4096 holds the question, several passages even at larger chunk settings, and the answer, while
     # keeping the KV cache small on a laptop.
@@ -235,6 +261,7 @@ __all__ = [
     "openai_api_key",
     "openai_base_url",
     "openai_url",
+    "private",
     "threads",
     "warm_up",
 ]

@@ -56,6 +56,10 @@ class StorageError(PlaygroundError, OSError):
         self.errno = errno
 
 
+class WorkspaceError(PlaygroundError):
+    """A workspace this session may not open or change (hosting mode: another session's, or the shared sample)."""
+
+
 class DataLeakError(PlaygroundError):
     """Training data contains held-out evaluation questions; the message says how many and where."""
 
@@ -76,4 +80,5 @@ __all__ = [
     "PlaygroundError",
     "StorageError",
     "TrainingError",
+    "WorkspaceError",
 ]

@@ -30,7 +30,7 @@ from llama_index.core.schema import TextNode
 from playground import config
 from playground.config import ChunkSettings
 from playground.documents import QUESTIONS_FILE, LoadedFile, chunk, load_bytes, load_folder, load_questions
-from playground.errors import DocumentError, IndexStoreError
+from playground.errors import DocumentError, IndexStoreError, WorkspaceError
 from playground.storage import guarded, make_dir, write_atomic
 
 SAMPLE = "sample"
@@ -110,8 +110,18 @@ class Workspace:
         return self.docs_dir.is_dir()
 
     def create(self) -> Workspace:
+        """Make sure the folder exists, before anything is written into it (every change of the workspace)."""
+        self.check_writable()
         make_dir(self.docs_dir)  # a home that cannot be written says so (StorageError), not a bare OSError
         return self
+
+    def check_writable(self) -> None:
+        """Hosting mode (``PLAYGROUND_PRIVATE=1``): the sample is shared by every session, so none may change it."""
+        if self.name == SAMPLE and config.private() and self.exists():
+            raise WorkspaceError(
+                "the sample workspace is shared by everyone on this server and cannot be changed: "
+                "add documents to your own workspace (in the sidebar), which only you can see"
+            )
 
     def documents(self) -> list[LoadedFile]:
         """The workspace's documents, parsed (an empty list for a new workspace)."""
@@ -161,6 +171,7 @@ class Workspace:
     def clear_refused(self, names: Iterable[str] | None = None) -> None:
         """Forget the refused uploads called ``names``, or all of them."""
         drop = None if names is None else {Path(n).name for n in names}
+        self.check_writable()
         with _lock(self.dir):
             self._save_refused([r for r in self.refused() if drop is not None and r.file_name not in drop])
 
@@ -186,6 +197,7 @@ class Workspace:
             self._refused_path.unlink(missing_ok=True)
 
     def remove(self, name: str) -> None:
+        self.check_writable()
         path = self.docs_dir / Path(name).name
         if not path.is_file():
             raise DocumentError(name, "not in this workspace (already removed?)")

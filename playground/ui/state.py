@@ -7,6 +7,7 @@ Session state holds small values only (names, ids, finished results); everything
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -14,11 +15,12 @@ import streamlit as st
 
 from playground import config
 from playground.config import Progress
+from playground.errors import WorkspaceError
 from playground.index import PlaygroundIndex
 from playground.index import index_state as saved_index_state
 from playground.models import Catalogue, Listing, ModelInfo, default_base, default_finetune
 from playground.ui import cache
-from playground.workspace import SAMPLE, Workspace, list_workspaces, open_workspace
+from playground.workspace import SAMPLE, Workspace, list_workspaces, open_workspace, slug
 
 SAME = "(same as base)"  # the fine-tuned slot's choice of the base model again, said so in its card
 
@@ -39,17 +41,71 @@ def via_app(page_file: str) -> None:
 
 
 # -- the current workspace: session state, mirrored in the URL so a reload keeps it -----------
+# Hosting mode (PLAYGROUND_PRIVATE=1): each session starts in a workspace of its own with an unguessable name,
+# sees only that one and the shared sample, and opens no other, whatever the URL says.
 def workspace_name() -> str:
     if "workspace" not in st.session_state:
-        st.session_state["workspace"] = st.query_params.get("ws") or SAMPLE
+        asked = st.query_params.get("ws")
+        st.session_state["workspace"] = _private_start(asked) if config.private() else asked or SAMPLE
     return str(st.session_state["workspace"])
 
 
+def private_name() -> str:
+    """A workspace name nobody can guess: 24 random bytes (``secrets``), as a folder name.
+
+    >>> a, b = private_name(), private_name()
+    >>> a != b and a.startswith("private-") and len(a) > 36 and slug(a) == a
+    True
+    """
+    return "private-" + slug(secrets.token_urlsafe(24))
+
+
+def _own() -> list[str]:
+    """Hosting mode: the workspaces this browser session may open besides the sample (its own, made here)."""
+    own: list[str] = st.session_state.setdefault("_own_workspaces", [])
+    if not own:
+        own.append(private_name())
+    return own
+
+
+def _private_start(asked: str | None) -> str:
+    """A new session's workspace in hosting mode: its own, or the sample when the URL asks for it. A URL naming
+    any other workspace is ignored (and the page says so): a link cannot open someone else's documents."""
+    if asked and slug(asked) == SAMPLE:
+        return SAMPLE
+    if asked and slug(asked) not in _own():
+        st.session_state["_refused_workspace"] = True
+    return _own()[0]
+
+
+def refused_workspace() -> bool:
+    """Whether this session was opened by a URL naming a workspace that is not its own (hosting mode)."""
+    return bool(st.session_state.get("_refused_workspace"))
+
+
+def read_only() -> bool:
+    """The current workspace is the sample shared by every session of a hosting-mode server: shown, not changed."""
+    return config.private() and workspace_name() == SAMPLE
+
+
 def set_workspace(name: str) -> str:
+    if config.private() and slug(name) not in (SAMPLE, *_own()):
+        raise WorkspaceError("on this server each session has a workspace of its own: open it, or the sample")
     ws = open_workspace(name)
     st.session_state["workspace"] = ws.name
-    st.query_params["ws"] = ws.name
+    mirror_in_url()
     return ws.name
+
+
+def mirror_in_url() -> None:
+    """Put the workspace in the URL (?ws=), so a reload keeps it. In hosting mode only the sample's name goes
+    there: a private workspace's name is its key, never shown in an address bar that may be shared or projected
+    (a reload there starts a new private workspace)."""
+    name = workspace_name()
+    if config.private() and name != SAMPLE:
+        st.query_params.pop("ws", None)
+    else:
+        st.query_params["ws"] = name
 
 
 def workspace() -> Workspace:
@@ -58,7 +114,7 @@ def workspace() -> Workspace:
 
 def workspaces() -> list[str]:
     open_workspace(SAMPLE)  # exists from the first start
-    return list_workspaces()
+    return [SAMPLE, *_own()] if config.private() else list_workspaces()
 
 
 def current_index(progress: Progress | None = None) -> PlaygroundIndex | None:
@@ -90,6 +146,8 @@ def questions() -> list[dict[str, str]]:
 
 # -- backends and the model choice: plain session keys, so the choice survives pages without the widgets --
 def ollama_host() -> str:
+    if config.private():  # hosting mode: the server's own setting; a page must not point it at other addresses
+        return config.ollama_host()
     return str(st.session_state.get("ollama_host") or config.ollama_host())
 
 
@@ -97,8 +155,9 @@ def openai_server() -> tuple[str, str]:
     """The OpenAI-compatible server this session uses, (URL, key): as set on the Models page, else
     ``OPENAI_BASE_URL`` / ``OPENAI_API_KEY``; an empty URL means none. The key from the environment is
     never put in a widget: it would reach every browser."""
-    url = st.session_state.get("openai_base_url")
-    key = str(st.session_state.get("openai_api_key") or "").strip() or config.openai_api_key() or ""
+    chosen = {} if config.private() else st.session_state  # hosting mode: the server's settings only
+    url = chosen.get("openai_base_url")
+    key = str(chosen.get("openai_api_key") or "").strip() or config.openai_api_key() or ""
     return str(os.environ.get("OPENAI_BASE_URL", "") if url is None else url).strip(), key
 
 
@@ -155,10 +214,14 @@ __all__ = [
     "history",
     "index_state",
     "listing",
+    "mirror_in_url",
     "ollama_host",
     "openai_server",
+    "private_name",
     "question_from_url",
     "questions",
+    "read_only",
+    "refused_workspace",
     "set_question_link",
     "set_workspace",
     "via_app",
