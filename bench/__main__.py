@@ -89,7 +89,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="3 repetitions instead of 5 (noisier)")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write every number as JSON")
+    parser.add_argument("--scale", action="store_true", help="only the index at 1k, 10k and 100k chunks, per store")
+    parser.add_argument("--scale-sizes", default="1000,10000,100000", metavar="N,N", help="chunk counts for --scale")
     args = parser.parse_args()
+    if args.scale:
+        from bench.scale import run_scale, scale_table
+
+        scaled = run_scale(tuple(int(n) for n in args.scale_sizes.split(",")))
+        print(scale_table(scaled))
+        if args.json:
+            args.json.write_text(json.dumps(scaled, indent=1))
+        return
     reps = 3 if args.quick else 5
     results = run(reps)
     print(table(results, reps))

@@ -2,51 +2,71 @@
 
 Layout under ``PLAYGROUND_HOME``::
 
-    workspaces/<workspace>/indexes/<key>/   one saved index (LlamaIndex storage + manifest.json)
+    workspaces/<workspace>/indexes/<key>/   one saved index (see below)
     workspaces/<workspace>/latest.json      the key of the index built or loaded last
 
-``key`` hashes the documents' contents, the chunk settings and the embedding
-model, so the same inputs load instead of rebuilding. A changed document set
-starts from the latest index: chunks of unchanged files keep their embeddings and
-only new files are embedded. Saves are atomic: an index is written to a temporary
-folder and renamed into place, then ``latest.json`` is replaced, so a crash
-mid-save leaves the previous index loadable.
+One saved index, its chunks in document order (row ``i`` of every file is chunk ``i``)::
+
+    chunks.jsonl          one LlamaIndex TextNode a line (without its embedding), read one at a time
+    chunks.offsets.npy    where each line starts, so a hit's chunk is read without reading the rest
+    rows.json             node ids and file of each row: small, read at load
+    vectors.npy           float32 unit embeddings, memory-mapped (the embedded store; see vectorstores.py)
+    bm25/                 the BM25 index of the same rows (bm25s arrays, memory-mapped)
+    manifest.json         files, statistics, format and vector store; written last
+
+Loading reads ``rows.json`` and maps the rest, so it takes milliseconds at 100k chunks instead of
+the minutes LlamaIndex's JSON stores took (every float decoded through dataclasses_json).
+
+``key`` hashes the documents' contents, the chunk settings, the embedding model and the kind of
+vector store, so the same inputs load instead of rebuilding. A changed document set starts from
+the latest index: chunks of unchanged files keep their embeddings and only new files are embedded.
+Saves are atomic: an index is written to a temporary folder and renamed into place, then
+``latest.json`` is replaced, so a crash mid-save leaves the previous index loadable.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
+import mmap
 import shutil
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, overload
 
 import numpy as np
-from llama_index.core import StorageContext, VectorStoreIndex, load_index_from_storage
 from llama_index.core.base.embeddings.base import BaseEmbedding
-from llama_index.core.schema import QueryBundle, TextNode
-from llama_index.core.storage.storage_context import (
-    DOCSTORE_FNAME,
-    GRAPH_STORE_FNAME,
-    INDEX_STORE_FNAME,
-    NAMESPACE_SEP,
-    VECTOR_STORE_FNAME,
-)
-from llama_index.core.vector_stores import SimpleVectorStore
+from llama_index.core.schema import MetadataMode, TextNode
 
 from playground.config import ChunkSettings, Progress, RetrievalSettings, no_progress
 from playground.documents import LoadedFile, chunk
 from playground.errors import IndexStoreError
 from playground.storage import replace_dir, write_atomic
+from playground.vectorstores import (
+    ChromaStore,
+    MatrixStore,
+    StoreMissing,
+    VectorStore,
+    VectorStoreSettings,
+    collection_name,
+    top_rows,
+    unit_rows,
+    workspace_vector_store,
+)
 from playground.workspace import workspace_dir
 
-FORMAT_VERSION = 1  # bump when the saved layout changes, so old saves are rebuilt, not misread
+# Bump when the saved layout or the text a chunk is embedded and searched by changes: an older
+# index is then rebuilt (its key no longer matches), never misread.
+FORMAT_VERSION = 2
 KEEP_VERSIONS = 5  # older saved versions of a workspace's index are pruned
 EMBED_BATCH = 256  # texts per progress step; the model batches 64 within it, sorted by length
+BM25_DEPTH = 100  # BM25 candidates read before the zero scores are dropped and the pool is cut
+CHUNKS_FILE, OFFSETS_FILE, ROWS_FILE, BM25_DIR = "chunks.jsonl", "chunks.offsets.npy", "rows.json", "bm25"
+
+Item = TypeVar("Item", bound=Hashable)
 
 
 @dataclass(frozen=True)
@@ -79,75 +99,208 @@ class IndexStats:
     reused: int  # chunks whose embeddings came from the previous index
     seconds: float  # this call: a build, an update or a load
     build_s: float | None = None  # how long building (or updating) took when it was built
+    vector_store: str = "embedded"  # where the vectors live: "embedded" or "chroma at <url>"
+
+
+class _Chunks:
+    """A saved index's chunks: ids and files in memory, each chunk's JSON read from the mapped file on demand."""
+
+    def __init__(self, folder: Path):
+        rows = json.loads((folder / ROWS_FILE).read_text(encoding="utf-8"))
+        self.ids: list[str] = rows["ids"]
+        self.file_names: list[str] = rows["files"]
+        self.file_of = np.asarray(rows["file"], dtype=np.int32)
+        self._offsets = np.load(folder / OFFSETS_FILE, mmap_mode="r")
+        with open(folder / CHUNKS_FILE, "rb") as fh:  # the mapping outlives the file handle
+            self._data = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        self._rows: dict[str, int] | None = None
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def record(self, row: int) -> dict[str, Any]:
+        return json.loads(self._data[int(self._offsets[row]) : int(self._offsets[row + 1])])
+
+    def node(self, row: int) -> TextNode:
+        return TextNode.from_dict(self.record(row))
+
+    def row(self, node_id: str) -> int:
+        if self._rows is None:
+            self._rows = {node_id: row for row, node_id in enumerate(self.ids)}
+        return self._rows[node_id]
+
+    @staticmethod
+    def save(folder: Path, nodes: Sequence[TextNode], file_names: list[str]) -> None:
+        offsets = np.zeros(len(nodes) + 1, dtype=np.int64)
+        with open(folder / CHUNKS_FILE, "wb") as out:
+            for row, node in enumerate(nodes):
+                # Defaults are left out (TextNode.from_dict restores them); the vector store keeps the embedding.
+                record = node.model_dump(exclude={"embedding"}, exclude_defaults=True)
+                line = json.dumps({**record, "class_name": node.class_name()}, ensure_ascii=False).encode() + b"\n"
+                out.write(line)
+                offsets[row + 1] = offsets[row] + len(line)
+        np.save(folder / OFFSETS_FILE, offsets)
+        position = {name: i for i, name in enumerate(file_names)}
+        rows = {
+            "ids": [n.node_id for n in nodes],
+            "files": file_names,
+            "file": [position[str(n.metadata.get("file_name", ""))] for n in nodes],
+        }
+        (folder / ROWS_FILE).write_text(json.dumps(rows), encoding="utf-8")
+
+
+class _Nodes(Sequence[TextNode]):
+    """The index's chunks as TextNodes, made on first access: ``len`` costs nothing at any size."""
+
+    def __init__(self, chunks: _Chunks, made: Sequence[TextNode] | None = None):
+        self._chunks = chunks
+        self._made: list[TextNode | None] = list(made) if made is not None else [None] * len(chunks)
+
+    def __len__(self) -> int:
+        return len(self._made)
+
+    def _at(self, row: int) -> TextNode:
+        node = self._made[row]
+        if node is None:
+            node = self._made[row] = self._chunks.node(row)
+        return node
+
+    @overload
+    def __getitem__(self, i: int) -> TextNode: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[TextNode]: ...
+    def __getitem__(self, i: int | slice) -> TextNode | list[TextNode]:
+        if isinstance(i, slice):
+            return [self._at(r) for r in range(*i.indices(len(self)))]
+        return self._at(range(len(self))[i])
+
+    def __iter__(self) -> Iterator[TextNode]:
+        return (self._at(r) for r in range(len(self)))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable cache, compared by content
+
+
+class _Lexical:
+    """BM25 over the same rows (bm25s, the engine of LlamaIndex's BM25Retriever), saved beside them.
+
+    bm25s directly rather than ``BM25Retriever``: that one persists every node again as JSON and
+    decodes it all at load; here the saved arrays are memory-mapped and a hit is a row number.
+    English stemming and stop words, as ``BM25Retriever`` defaults to (the question keeps its stop
+    words, as there; the index has none to match them).
+    """
+
+    def __init__(self, folder: Path):
+        import bm25s
+
+        self._bm25 = bm25s.BM25.load(str(folder / BM25_DIR), mmap=True)
+
+    @staticmethod
+    def save(folder: Path, texts: list[str]) -> None:
+        import bm25s
+
+        tokens = bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer(), show_progress=False)
+        bm25 = bm25s.BM25()
+        bm25.index(tokens, show_progress=False)
+        bm25.save(str(folder / BM25_DIR))
+
+    def search(self, question: str, k: int) -> tuple[list[int], list[float]]:
+        """The ``k`` best-scoring rows, best first, with their BM25 scores (0 where no term matches)."""
+        import bm25s
+
+        terms = bm25s.tokenize(question, stemmer=_stemmer(), return_ids=False, show_progress=False)[0]
+        ids = self._bm25.get_tokens_ids(terms)  # terms the chunks never use count for nothing
+        if not ids:
+            return [], []
+        # Scores of every row, then the top k: bm25s' own retrieve adds a thread pool per call (~1 ms).
+        scores = self._bm25.get_scores_from_ids(ids)
+        rows = top_rows(scores, k)
+        return rows.tolist(), scores[rows].astype(float).tolist()
+
+
+_STEMMERS = threading.local()  # a PyStemmer object is not safe across threads
+
+
+def _stemmer() -> Any:
+    if not hasattr(_STEMMERS, "english"):
+        import Stemmer  # PyStemmer, a dependency of bm25s' stemming
+
+        _STEMMERS.english = Stemmer.Stemmer("english")
+    return _STEMMERS.english
+
+
+def embed_text(node: TextNode) -> str:
+    """What a chunk is embedded and BM25-indexed by: its text, with the metadata it lets the embedding see."""
+    return node.get_content(metadata_mode=MetadataMode.EMBED)
 
 
 @dataclass
 class PlaygroundIndex:
-    """A loaded index: the LlamaIndex ``VectorStoreIndex`` plus a BM25 retriever over the same chunks."""
+    """A loaded index: its chunks, their vectors (in the workspace's vector store) and BM25 over the same chunks."""
 
     key: str
     path: Path
     workspace: str
-    vector_index: VectorStoreIndex
-    nodes: list[TextNode]
     files: dict[str, str]  # file name -> sha256 of its bytes
     stats: IndexStats
     embed_model: BaseEmbedding
-    _bm25: Any = field(default=None, repr=False)
+    _chunks: _Chunks = field(repr=False)
+    _store: VectorStore = field(repr=False)
+    _nodes: _Nodes = field(repr=False)
+    _lexical: _Lexical = field(repr=False)
 
-    def _bm25_retriever(self) -> Any:
-        if self._bm25 is None:
-            import Stemmer  # PyStemmer, a dependency of the BM25 retriever
-            from llama_index.retrievers.bm25 import BM25Retriever
-
-            # Built from the saved chunks on first use: milliseconds for thousands of chunks.
-            self._bm25 = BM25Retriever.from_defaults(
-                nodes=self.nodes,
-                similarity_top_k=min(len(self.nodes), 100),
-                stemmer=Stemmer.Stemmer("english"),
-                language="english",
-            )
-        return self._bm25
+    @property
+    def nodes(self) -> Sequence[TextNode]:
+        """The chunks, in document order; each is read from disk the first time it is used."""
+        return self._nodes
 
     def retrieve(self, question: str, settings: RetrievalSettings | None = None) -> list[Hit]:
         """The ``top_k`` chunks for ``question``, best first, fused from the rankings ``settings.mode`` names."""
         settings = settings or RetrievalSettings()
         if not question.strip():
             return []
-        pool = min(len(self.nodes), max(4 * settings.top_k, 20))  # candidates per ranking before fusion
-        query = QueryBundle(query_str=question, embedding=self.embed_model.get_query_embedding(question))
-        rankings: list[list[str]] = []
-        similarity: dict[str, float] = {}
-        bm25: dict[str, float] = {}
+        query = unit_rows(self.embed_model.get_query_embedding(question))[0]
+        return self.search(question, query, settings)
+
+    def search(self, question: str, query: np.ndarray, settings: RetrievalSettings) -> list[Hit]:
+        """:meth:`retrieve` given the question's unit embedding (``query``): what a benchmark times."""
+        count = len(self._chunks)
+        pool = min(count, max(4 * settings.top_k, 20))  # candidates per ranking before fusion
+        rankings: list[list[int]] = []
+        similarity: dict[int, float] = {}
+        bm25: dict[int, float] = {}
         if settings.mode in ("hybrid", "vector"):
-            dense = self.vector_index.as_retriever(similarity_top_k=pool).retrieve(query)
-            rankings.append([h.node.node_id for h in dense])
-            similarity.update({h.node.node_id: float(h.score or 0.0) for h in dense})
+            rows, cosines = self._store.search(query, pool)
+            rankings.append(rows)
+            similarity.update(zip(rows, cosines, strict=True))
         if settings.mode in ("hybrid", "bm25"):
-            sparse = [h for h in self._bm25_retriever().retrieve(question) if (h.score or 0) > 0][:pool]
-            rankings.append([h.node.node_id for h in sparse])
-            bm25.update({h.node.node_id: float(h.score or 0.0) for h in sparse})
+            rows, scores = self._lexical.search(question, min(count, BM25_DEPTH))
+            sparse = [(r, s) for r, s in zip(rows, scores, strict=True) if s > 0][:pool]
+            rankings.append([r for r, _ in sparse])
+            bm25.update(sparse)
         fused = reciprocal_rank_fusion(rankings, k=settings.rrf_k)
-        by_id = {n.node_id: n for n in self.nodes}
-        query_vector = query.embedding or []
+        # Ranked by BM25 only: the chunk's cosine still decides the cutoff (one read for all of them).
+        missing = [row for row, _ in fused if row not in similarity]
+        if missing:
+            similarity.update(zip(missing, (self._store.vectors(missing) @ query).tolist(), strict=True))
         hits: list[Hit] = []
-        for node_id, score in fused:
-            if node_id not in similarity:  # ranked by BM25 only: its cosine still decides the cutoff
-                similarity[node_id] = cosine(query_vector, self.embedding(node_id))
-            if similarity[node_id] < settings.similarity_cutoff:
+        for row, score in fused:
+            if similarity[row] < settings.similarity_cutoff:
                 continue
-            node = by_id[node_id]
-            meta = node.metadata
+            record = self._chunks.record(row)
+            meta = record.get("metadata", {})
             hits.append(
                 Hit(
-                    node_id=node_id,
+                    node_id=record["id_"],
                     file_name=str(meta.get("file_name", "")),
                     page=meta.get("page"),
                     score=round(score, 4),
-                    text=node.get_content(),
+                    text=record.get("text", ""),
                     rank=len(hits) + 1,
-                    similarity=round(similarity[node_id], 4),
-                    bm25=round(bm25[node_id], 4) if node_id in bm25 else None,
+                    similarity=round(similarity[row], 4),
+                    bm25=round(bm25[row], 4) if row in bm25 else None,
                     start_char=meta.get("start_char"),
                     end_char=meta.get("end_char"),
                 )
@@ -157,13 +310,11 @@ class PlaygroundIndex:
         return hits
 
     def embedding(self, node_id: str) -> list[float]:
-        """A chunk's stored embedding."""
-        store = self.vector_index.vector_store
-        assert isinstance(store, SimpleVectorStore)  # the only store this project persists
-        return list(store.get(node_id))
+        """A chunk's stored embedding, scaled to length 1 (cosine = dot product)."""
+        return self._store.vectors([self._chunks.row(node_id)])[0].tolist()
 
 
-def reciprocal_rank_fusion(rankings: Sequence[Sequence[str]], k: int = 60) -> list[tuple[str, float]]:
+def reciprocal_rank_fusion(rankings: Sequence[Sequence[Item]], k: int = 60) -> list[tuple[Item, float]]:
     """Fuse rankings: each item scores ``sum(1 / (k + rank))``, normalised so 1.0 means first everywhere.
 
     Written here rather than taken from LlamaIndex's ``QueryFusionRetriever``: that one fixes ``k`` at 60
@@ -179,7 +330,7 @@ def reciprocal_rank_fusion(rankings: Sequence[Sequence[str]], k: int = 60) -> li
     >>> reciprocal_rank_fusion([])
     []
     """
-    scores: dict[str, float] = {}
+    scores: dict[Item, float] = {}
     for ranking in rankings:
         for rank, item in enumerate(ranking, start=1):
             scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
@@ -201,7 +352,9 @@ def cosine(a: Sequence[float], b: Sequence[float]) -> float:
     return float(x @ y) / norm if norm else 0.0
 
 
-def index_key(files: dict[str, str], chunk_settings: ChunkSettings, embed_model_name: str) -> str:
+def index_key(
+    files: dict[str, str], chunk_settings: ChunkSettings, embed_model_name: str, store: str = "embedded"
+) -> str:
     """Content hash of everything an index depends on; file order does not matter.
 
     >>> a = index_key({"a.md": "1", "b.md": "2"}, ChunkSettings(), "m")
@@ -209,12 +362,15 @@ def index_key(files: dict[str, str], chunk_settings: ChunkSettings, embed_model_
     True
     >>> a == index_key({"a.md": "1"}, ChunkSettings(), "m")
     False
+    >>> a == index_key({"a.md": "1", "b.md": "2"}, ChunkSettings(), "m", "chroma")
+    False
     """
     payload = {
         "format": FORMAT_VERSION,
         "files": sorted(files.items()),
         "chunk": chunk_settings.as_dict(),
         "embed": embed_model_name,
+        "store": store,
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -226,9 +382,15 @@ def build_index(
     chunk_settings: ChunkSettings | None = None,
     workspace: str = "default",
     progress: Progress = no_progress,
+    vector_store: VectorStoreSettings | None = None,
 ) -> PlaygroundIndex:
-    """Load the index for these files if it was saved before, else build it (reusing what it can) and save it."""
+    """Load the index for these files if it was saved before, else build it (reusing what it can) and save it.
+
+    ``vector_store``: where the vectors go; by default the workspace's setting (the embedded store unless
+    the workspace was pointed at a Chroma server).
+    """
     chunk_settings = chunk_settings or ChunkSettings()
+    store = vector_store or workspace_vector_store(workspace)
     started = time.perf_counter()
     # By name, the last one wins: uploading a corrected file again replaces the earlier one.
     good = list({f.file_name: f for f in files if f.ok}.values())
@@ -236,43 +398,52 @@ def build_index(
         reasons = "; ".join(f"{f.file_name}: {f.error}" for f in files) or "no files were given"
         raise IndexStoreError(f"no readable documents to index ({reasons})")
     file_shas = {f.file_name: f.sha256 for f in good}
-    key = index_key(file_shas, chunk_settings, embed_model.model_name)
+    key = index_key(file_shas, chunk_settings, embed_model.model_name, store.kind)
     ws = workspace_dir(workspace)
     target = ws / "indexes" / key
     if (target / "manifest.json").exists():
         progress(0.5, "Loading the saved index")
-        loaded = _load(target, workspace, embed_model, status="loaded", started=started)
-        _set_latest(ws, key)
-        progress(1.0, f"Loaded {loaded.stats.chunks} chunks from the saved index")
-        return loaded
+        try:
+            loaded = _load(target, workspace, embed_model, store, status="loaded", started=started)
+        except StoreMissing as gone:  # e.g. a new, empty Chroma server: build it there again
+            progress(0.02, f"Building the index again: {gone}")
+            shutil.rmtree(target, ignore_errors=True)
+        else:
+            _set_latest(ws, key)
+            progress(1.0, f"Loaded {loaded.stats.chunks} chunks from the saved index")
+            return loaded
 
-    previous = _reusable_previous(ws, chunk_settings, embed_model)
+    previous = _reusable_previous(ws, chunk_settings, embed_model, store, progress)
     reused: list[TextNode] = []
+    reused_vectors = np.zeros((0, 0), dtype=np.float32)
     todo = good
     if previous is not None:
         unchanged = {name for name, sha in file_shas.items() if previous.files.get(name) == sha}
-        for node in previous.nodes:
-            if node.metadata.get("file_name") in unchanged:
-                node.embedding = previous.embedding(node.node_id)
-                reused.append(node)
+        keep = [i for i, name in enumerate(previous._chunks.file_names) if name in unchanged]
+        rows = np.flatnonzero(np.isin(previous._chunks.file_of, keep)).tolist()
+        if rows:
+            progress(0.01, f"Reusing {len(rows)} chunks of {len(unchanged)} unchanged file(s)")
+            reused = [previous.nodes[r] for r in rows]
+            reused_vectors = previous._store.vectors(rows)
         todo = [f for f in good if f.file_name not in unchanged]
 
     progress(0.02, f"Chunking {len(todo)} file(s)")
     new_nodes = chunk(todo, chunk_settings)
+    new_vectors: list[np.ndarray] = []  # float32 per batch: Python floats would take 6x the memory
     for start in range(0, len(new_nodes), EMBED_BATCH):
         batch = new_nodes[start : start + EMBED_BATCH]
-        vectors = embed_model.get_text_embedding_batch([n.get_content(metadata_mode="embed") for n in batch])  # type: ignore[arg-type]
-        for node, vector in zip(batch, vectors, strict=True):
-            node.embedding = vector
+        new_vectors.append(unit_rows(embed_model.get_text_embedding_batch([embed_text(n) for n in batch])))
         done = start + len(batch)
         progress(0.05 + 0.85 * done / max(len(new_nodes), 1), f"Embedded {done}/{len(new_nodes)} chunks")
 
-    nodes = reused + new_nodes
-    if not nodes:
+    if not reused and not new_nodes:
         raise IndexStoreError("the documents produced no text chunks: check that they contain text")
-    storage = StorageContext.from_defaults()
-    # Every node already has its embedding, so this only stores them (no model call).
-    vector_index = VectorStoreIndex(nodes=nodes, storage_context=storage, embed_model=embed_model)
+    # Rows in document order (files as given, then page and position): a built and a loaded index agree.
+    order = {f.file_name: i for i, f in enumerate(good)}
+    nodes = reused + new_nodes
+    matrix = np.concatenate([m for m in (reused_vectors, *new_vectors) if m.size])
+    rank = sorted(range(len(nodes)), key=lambda i: _position(nodes[i], order))
+    nodes, matrix = [nodes[i] for i in rank], matrix[rank]
     stats = IndexStats(
         files=len(good),
         chunks=len(nodes),
@@ -281,86 +452,138 @@ def build_index(
         status="updated" if reused else "built",
         embedded=len(new_nodes),
         reused=len(reused),
-        seconds=round(time.perf_counter() - started, 3),
+        seconds=0.0,
+        vector_store=store.describe(),
     )
-    stats.build_s = stats.seconds
-    progress(0.93, "Saving the index")
-    _save(target, storage, {"files": file_shas, "stats": asdict(stats), "format": FORMAT_VERSION})
+    progress(0.93, f"Saving the index ({store.describe()})")
+    manifest = {"files": file_shas, "stats": asdict(stats), "format": FORMAT_VERSION, "store": asdict(store)}
+    _save(target, nodes, [f.file_name for f in good], matrix, manifest, store, collection_name(ws, ws.name, key))
     _set_latest(ws, key)
     _prune(ws / "indexes", keep=key)
+    index = _load(target, workspace, embed_model, store, status=stats.status, started=started, made=nodes)
+    index.stats.embedded, index.stats.reused = stats.embedded, stats.reused
+    index.stats.build_s = index.stats.seconds
     progress(1.0, f"Indexed {len(nodes)} chunks ({len(new_nodes)} embedded, {len(reused)} reused)")
-    for node in nodes:
-        node.embedding = None  # the vector store holds them; keep one copy in memory
-    return PlaygroundIndex(key, target, workspace, vector_index, nodes, file_shas, stats, embed_model)
+    return index
+
+
+def _position(node: TextNode, order: dict[str, int]) -> tuple[int, int, int, str]:
+    meta = node.metadata
+    return (order.get(meta.get("file_name", ""), -1), meta.get("page") or 0, meta.get("start_char") or 0, node.node_id)
 
 
 def index_state(
     workspace: str, files: Sequence[LoadedFile], chunk_settings: ChunkSettings, embed_model_name: str
 ) -> str:
     """``"current"`` (an index of exactly these documents is saved), ``"stale"`` (one of other
-    documents or settings is) or ``"none"``; cheap: nothing is loaded."""
+    documents or settings is, or one an earlier version of the playground saved) or ``"none"``;
+    cheap: nothing is loaded, no server is asked."""
     good = {f.file_name: f.sha256 for f in files if f.ok}
     indexes = workspace_dir(workspace) / "indexes"
-    key = index_key(good, chunk_settings, embed_model_name) if good else ""
+    store = workspace_vector_store(workspace).kind
+    key = index_key(good, chunk_settings, embed_model_name, store) if good else ""
     if key and (indexes / key / "manifest.json").is_file():
         return "current"
     return "stale" if indexes.is_dir() and any(indexes.glob("*/manifest.json")) else "none"
 
 
 def load_latest(workspace: str, embed_model: BaseEmbedding) -> PlaygroundIndex | None:
-    """The index this workspace built or loaded last, or None if it has none (or it was made by another model)."""
+    """The index this workspace built or loaded last, or None if it has none (or it was made by another
+    model, or by an earlier version of the playground)."""
     ws = workspace_dir(workspace)
     key = _latest_key(ws)
-    if key is None or not (ws / "indexes" / key / "manifest.json").exists():
+    path = ws / "indexes" / str(key)
+    if key is None or _format(path) != FORMAT_VERSION:
         return None
-    index = _load(ws / "indexes" / key, workspace, embed_model, status="loaded", started=time.perf_counter())
+    store = workspace_vector_store(workspace)
+    index = _load(path, workspace, embed_model, store, status="loaded", started=time.perf_counter())
     return index if index.stats.embed_model == embed_model.model_name else None
 
 
-def _load(path: Path, workspace: str, embed_model: BaseEmbedding, *, status: str, started: float) -> PlaygroundIndex:
+def _format(path: Path) -> int | None:
+    """The format of the index saved at ``path``; None when there is none (or its manifest is unreadable)."""
+    try:
+        return int(json.loads((path / "manifest.json").read_text()).get("format", 1))
+    except (OSError, ValueError, TypeError, AttributeError):
+        return None
+
+
+def _load(
+    path: Path,
+    workspace: str,
+    embed_model: BaseEmbedding,
+    store: VectorStoreSettings,
+    *,
+    status: str,
+    started: float,
+    made: Sequence[TextNode] | None = None,
+) -> PlaygroundIndex:
+    """Open a saved index. ``store``: the workspace's setting (a Chroma index is read from the server it
+    names, which may have moved since the save). ``made``: its nodes, already in memory."""
     try:
         manifest = json.loads((path / "manifest.json").read_text())
-        storage = StorageContext.from_defaults(persist_dir=str(path))
-        vector_index = load_index_from_storage(storage, embed_model=embed_model)
-    except Exception as err:  # a damaged save must say so, not surface as a KeyError deep in LlamaIndex
+        if manifest.get("format") != FORMAT_VERSION:
+            old = manifest.get("format", 1)
+            raise IndexStoreError(f"it was saved by an earlier version of the playground (format {old})")
+        chunks = _Chunks(path)
+        lexical = _Lexical(path)
+        saved = VectorStoreSettings(**manifest.get("store", {}))
+        url = saved.url
+        if saved.kind == "chroma":
+            url = store.url if store.kind == "chroma" else saved.url
+            vectors: VectorStore = ChromaStore(url, manifest["collection"], chunks.ids)
+        else:
+            vectors = MatrixStore.load(path)
+    except IndexStoreError as err:
+        if isinstance(err, StoreMissing):
+            raise
+        raise IndexStoreError(f"the saved index at {path} cannot be used: {err}; delete it to rebuild") from err
+    except Exception as err:  # a damaged save must say so, not surface as a KeyError deep in numpy or json
         raise IndexStoreError(
             f"the saved index at {path} cannot be read ({err}); delete that folder to rebuild"
         ) from err
-    assert isinstance(vector_index, VectorStoreIndex)
-    nodes = [n for n in vector_index.docstore.docs.values() if isinstance(n, TextNode)]
-    nodes.sort(key=lambda n: n.node_id)  # docstore order is insertion order; make BM25 input stable
     built = manifest["stats"]
-    stats = IndexStats(**{**built, "status": status, "embedded": 0, "reused": len(nodes)})
+    stats = IndexStats(**{**built, "status": status, "embedded": 0, "reused": len(chunks)})
     stats.build_s = built.get("build_s") or built["seconds"]
+    stats.vector_store = saved.describe() if saved.kind == "embedded" else f"chroma at {url}"
     stats.seconds = round(time.perf_counter() - started, 3)
-    return PlaygroundIndex(path.name, path, workspace, vector_index, nodes, manifest["files"], stats, embed_model)
+    nodes = _Nodes(chunks, made)
+    return PlaygroundIndex(
+        path.name, path, workspace, manifest["files"], stats, embed_model, chunks, vectors, nodes, lexical
+    )
 
 
-def _save(target: Path, storage: StorageContext, manifest: dict[str, Any]) -> None:
+def _save(
+    target: Path,
+    nodes: Sequence[TextNode],
+    file_names: list[str],
+    matrix: np.ndarray,
+    manifest: dict[str, Any],
+    store: VectorStoreSettings,
+    collection: str,
+) -> None:
     """Write the index to a temporary sibling folder, then rename it into place in one step."""
+    created: list[str] = []
 
     def fill(tmp: Path) -> None:
-        _persist(storage, tmp)
+        _Chunks.save(tmp, nodes, file_names)
+        _Lexical.save(tmp, [embed_text(n) for n in nodes])
+        if store.kind == "chroma":
+            ChromaStore.create(store.url, collection, nodes, matrix)
+            created.append(collection)
+            manifest["collection"] = collection
+        else:
+            MatrixStore.save(tmp, matrix)
         # The manifest goes last: a folder without one is never taken for a saved index.
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))
 
-    # A concurrent build of the same inputs may have won; both are identical, so its copy stays.
-    replace_dir(target, fill, complete=lambda path: (path / "manifest.json").exists())
-
-
-def _persist(storage: StorageContext, path: Path) -> None:
-    """What ``StorageContext.persist`` writes, under the same names, with each vector store in one write.
-
-    ``SimpleVectorStore.persist`` deep-copies every float (``to_dict``) and streams ``json.dump``
-    through an fsspec wrapper in ~100k small writes: 0.5 s for 70 vectors, a quarter of a build.
-    """
-    storage.docstore.persist(str(path / DOCSTORE_FNAME))
-    storage.index_store.persist(str(path / INDEX_STORE_FNAME))
-    storage.graph_store.persist(str(path / GRAPH_STORE_FNAME))
-    for name, store in storage.vector_stores.items():
-        assert isinstance(store, SimpleVectorStore)  # the only store this project persists
-        data = {f.name: getattr(store.data, f.name) for f in dataclasses.fields(store.data)}
-        (path / f"{name}{NAMESPACE_SEP}{VECTOR_STORE_FNAME}").write_text(json.dumps(data))
+    try:
+        # A concurrent build of the same inputs may have won; both are identical, so its copy stays.
+        replace_dir(target, fill, complete=lambda path: (path / "manifest.json").exists())
+    except BaseException:
+        for name in created:  # the collection of a save that failed would never be used
+            ChromaStore.drop(store.url, name)
+        raise
 
 
 def _set_latest(ws: Path, key: str) -> None:
@@ -375,15 +598,29 @@ def _latest_key(ws: Path) -> str | None:
     return key if isinstance(key, str) else None
 
 
-def _reusable_previous(ws: Path, chunk_settings: ChunkSettings, embed_model: BaseEmbedding) -> PlaygroundIndex | None:
+def _reusable_previous(
+    ws: Path,
+    chunk_settings: ChunkSettings,
+    embed_model: BaseEmbedding,
+    store: VectorStoreSettings,
+    progress: Progress,
+) -> PlaygroundIndex | None:
     key = _latest_key(ws)
     path = ws / "indexes" / str(key)
-    if key is None or not (path / "manifest.json").exists():
+    saved = _format(path)
+    if key is None or saved is None:
+        return None
+    if saved != FORMAT_VERSION:
+        progress(
+            0.01,
+            f"The saved index was made by an earlier version of the playground (format {saved}): "
+            "building a new one, which embeds every chunk again",
+        )
         return None
     try:
-        previous = _load(path, ws.name, embed_model, status="loaded", started=time.perf_counter())
+        previous = _load(path, ws.name, embed_model, store, status="loaded", started=time.perf_counter())
     except IndexStoreError:
-        return None  # a damaged previous index is simply not reused
+        return None  # a damaged previous index, or one whose server is gone, is simply not reused
     same = (
         previous.stats.embed_model == embed_model.model_name
         and previous.stats.chunk_settings == chunk_settings.as_dict()
@@ -392,20 +629,36 @@ def _reusable_previous(ws: Path, chunk_settings: ChunkSettings, embed_model: Bas
 
 
 def _prune(indexes: Path, keep: str) -> None:
-    """Keep the newest saved versions; drop temporary folders that a crashed save left an hour or more ago."""
+    """Keep the newest saved versions; drop temporary folders that a crashed save left an hour or more ago.
+
+    A pruned index's Chroma collection goes with it (best effort: the server may be down).
+    """
     now = time.time()
     saved = sorted((p for p in indexes.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime, reverse=True)
     debris = [p for p in saved if p.name.startswith(".tmp-") and now - p.stat().st_mtime > 3600]
     for stale in debris + [p for p in saved if not p.name.startswith(".")][KEEP_VERSIONS:]:
         if stale.name != keep:
+            _drop_collection(stale)
             shutil.rmtree(stale, ignore_errors=True)
 
 
+def _drop_collection(path: Path) -> None:
+    try:
+        manifest = json.loads((path / "manifest.json").read_text())
+        store, name = manifest.get("store", {}), manifest.get("collection")
+    except (OSError, ValueError, AttributeError):
+        return
+    if isinstance(store, dict) and store.get("kind") == "chroma" and name:
+        ChromaStore.drop(str(store.get("url", "")), str(name))
+
+
 __all__ = [
+    "FORMAT_VERSION",
     "Hit",
     "IndexStats",
     "PlaygroundIndex",
     "build_index",
+    "embed_text",
     "index_key",
     "index_state",
     "load_latest",

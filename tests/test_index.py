@@ -46,7 +46,8 @@ def test_build_persists_and_reload_is_a_cache_hit(embed_model):
     assert again.stats.status == "loaded"
     assert again.key == first.key
     assert embed_model.texts_embedded == before, "a cache hit must not embed anything"
-    assert [n.node_id for n in again.nodes] == sorted(n.node_id for n in first.nodes)
+    assert [n.node_id for n in again.nodes] == [n.node_id for n in first.nodes], "both in document order"
+    assert [n.get_content() for n in again.nodes] == [n.get_content() for n in first.nodes]
     q = "How long is the warranty?"
     assert [h.node_id for h in again.retrieve(q)] == [h.node_id for h in first.retrieve(q)]
 
@@ -92,16 +93,16 @@ def test_removing_one_document_embeds_nothing_and_forgets_it(embed_model):
 
 
 def test_a_failed_save_leaves_the_previous_index(embed_model, monkeypatch):
-    from llama_index.core.storage.docstore import SimpleDocumentStore
+    from playground.vectorstores import MatrixStore
 
     previous = build_index(_sample(["company_overview.md"]), embed_model=embed_model, workspace="w")
 
-    def broken_persist(self, persist_path, **kwargs):
-        Path(persist_path).write_text("{ half a file")
+    def broken_save(folder, matrix):
+        (Path(folder) / "vectors.npy").write_bytes(b"half a file")
         raise OSError("No space left on device")
 
     with monkeypatch.context() as patch:  # undone on exit, unlike the autouse PLAYGROUND_HOME
-        patch.setattr(SimpleDocumentStore, "persist", broken_persist)
+        patch.setattr(MatrixStore, "save", staticmethod(broken_save))
         with pytest.raises(OSError, match="No space"):
             build_index(_sample(["company_overview.md", "release_notes.txt"]), embed_model=embed_model, workspace="w")
 
@@ -234,3 +235,26 @@ def test_index_never_touches_llamaindex_global_settings(sample_index):
     from llama_index.core import Settings
 
     assert Settings._llm is None and Settings._embed_model is None
+
+
+def test_an_index_saved_by_an_earlier_version_is_rebuilt_with_a_message():
+    """A format-1 save (LlamaIndex JSON stores) is never misread: the next build says why it embeds again."""
+    from llama_index.core.embeddings import MockEmbedding
+
+    from playground.index import FORMAT_VERSION, index_state
+
+    files = _sample(["company_overview.md"])
+    ws = workspace_dir("old")
+    (ws / "indexes" / "0123456789abcdef").mkdir(parents=True)
+    (ws / "indexes" / "0123456789abcdef" / "manifest.json").write_text(json.dumps({"format": 1, "files": {}}))
+    (ws / "latest.json").write_text(json.dumps({"key": "0123456789abcdef"}))
+    embed = MockEmbedding(embed_dim=8)
+    assert load_latest("old", embed) is None
+    assert index_state("old", files, ChunkSettings(), embed.model_name) == "stale"
+    said: list[str] = []
+    index = build_index(files, embed_model=embed, workspace="old", progress=lambda f, m: said.append(m))
+    assert index.stats.status == "built" and index.stats.embedded == index.stats.chunks
+    assert any("earlier version" in m for m in said), said
+    assert json.loads((index.path / "manifest.json").read_text())["format"] == FORMAT_VERSION
+    assert index_state("old", files, ChunkSettings(), embed.model_name) == "current"
+    assert load_latest("old", embed).key == index.key
