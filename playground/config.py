@@ -13,6 +13,9 @@ Environment variables (all optional):
 - ``PLAYGROUND_THREADS``: CPU threads for the embedded engine (default: all cores; in the web app all but one).
 - ``PLAYGROUND_N_CTX``: context window of embedded models (default 4096).
 - ``PLAYGROUND_MAX_FILE_MB``: largest document accepted (default 50).
+- ``PLAYGROUND_MAX_TEXT_MB``, ``PLAYGROUND_PARSE_TIMEOUT_S``, ``PLAYGROUND_PARSE_MEMORY_MB``,
+  ``PLAYGROUND_MAX_CHUNKS_PER_FILE``, ``PLAYGROUND_MAX_CHUNKS``: what reading and indexing one file, and all of
+  a workspace's files, may cost (see :class:`DocumentLimits`).
 - ``PLAYGROUND_WARM_UP``: ``0`` stops the web app loading models and the index in the background at start.
 - ``PLAYGROUND_PRIVATE``: ``1`` for a shared server (hosting mode): each browser session gets a workspace of its
   own that no other session can list or open, the sample is shared read-only, and hosts cannot be set from a page.
@@ -247,11 +250,66 @@ class GenerationParams(_Config):
         _require(self.seed >= 0, "GenerationParams", "seed", self.seed, "must be 0 or more")
 
 
+@dataclass(frozen=True)
+class DocumentLimits(_Config):
+    """What reading and indexing documents may cost; a file over a limit is refused alone, saying which."""
+
+    max_text_mb: int = _help(
+        "Most text one file may hold once extracted, in MB (PLAYGROUND_MAX_TEXT_MB). A Word file may also unpack "
+        "to at most 10 times this.",
+        5,  # about 10,000 chunks at the default chunk size: the per-file chunk budget refuses such a file anyway
+    )
+    parse_timeout_s: int = _help(
+        "Seconds reading one file may take before it is stopped and refused (PLAYGROUND_PARSE_TIMEOUT_S).",
+        60,  # the sample documents take 0.01-0.2 s each; a 1,000-page PDF takes pypdf about 30 s
+    )
+    parse_memory_mb: int = _help(
+        "Memory the process reading PDF, Word and HTML files may use, in MB (PLAYGROUND_PARSE_MEMORY_MB).",
+        1024,  # the reader starts at about 60 MB; the app's models stay in their own process
+    )
+    max_chunks_per_file: int = _help(
+        "Most chunks one file may make at the workspace's chunk settings (PLAYGROUND_MAX_CHUNKS_PER_FILE).",
+        # Embedding runs at about 35 chunks/s on a 2-core laptop: 2,000 chunks (a 350-page book at the
+        # default chunk size) take about a minute.
+        2_000,
+    )
+    max_chunks: int = _help(
+        "Most chunks all of a workspace's files may make together (PLAYGROUND_MAX_CHUNKS).",
+        # A folder of 1,500 plain-text files (16 MB, 39,000 chunks) fits; embedding 50,000 chunks takes about
+        # 25 minutes on a 2-core laptop.
+        50_000,
+    )
+
+    def __post_init__(self) -> None:
+        for name in ("max_text_mb", "parse_timeout_s", "max_chunks_per_file", "max_chunks"):
+            _require(getattr(self, name) >= 1, "DocumentLimits", name, getattr(self, name), "must be at least 1")
+        _require(
+            self.parse_memory_mb >= 256,
+            "DocumentLimits",
+            "parse_memory_mb",
+            self.parse_memory_mb,
+            "must be at least 256 (the reader alone needs about 60 MB before it reads a file)",
+        )
+
+
+def document_limits() -> DocumentLimits:
+    """:class:`DocumentLimits` from the environment; a value below its minimum or not a whole number: ConfigError."""
+    return DocumentLimits(
+        max_text_mb=_env_int("PLAYGROUND_MAX_TEXT_MB", DocumentLimits.max_text_mb),
+        parse_timeout_s=_env_int("PLAYGROUND_PARSE_TIMEOUT_S", DocumentLimits.parse_timeout_s),
+        parse_memory_mb=_env_int("PLAYGROUND_PARSE_MEMORY_MB", DocumentLimits.parse_memory_mb, minimum=256),
+        max_chunks_per_file=_env_int("PLAYGROUND_MAX_CHUNKS_PER_FILE", DocumentLimits.max_chunks_per_file),
+        max_chunks=_env_int("PLAYGROUND_MAX_CHUNKS", DocumentLimits.max_chunks),
+    )
+
+
 __all__ = [
     "ChunkSettings",
+    "DocumentLimits",
     "GenerationParams",
     "Progress",
     "RetrievalSettings",
+    "document_limits",
     "embedded_n_ctx",
     "home",
     "max_file_bytes",

@@ -4,29 +4,32 @@ Every file succeeds or fails alone: :func:`load_bytes` never raises for a bad fi
 returns a :class:`LoadedFile` whose ``error`` says what is wrong and what to do. Ids are
 derived from the file's content hash, so the same file always gives the same documents
 and chunks (indexes and caches can be keyed by them).
+
+Reading is bounded (see :mod:`playground.parsing`): a time, memory and text budget per file,
+PDF, Word and HTML parsed in a worker process. Chunking is bounded too: :func:`apply_budgets`
+refuses a file that would make more chunks than one file may, or than the workspace has left
+(:class:`~playground.config.DocumentLimits`), before anything is split or embedded.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
-import io
 import json
 import re
-from collections.abc import Callable, Iterable
+import unicodedata
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import charset_normalizer
-import docx
-from bs4 import BeautifulSoup, NavigableString
-from docx.table import Table
 from llama_index.core.node_parser import SentenceSplitter
 from llama_index.core.schema import Document, NodeRelationship, TextNode
-from pypdf import PdfReader
+from llama_index.core.utils import get_tokenizer
 
-from playground.config import ChunkSettings, max_file_bytes
+from playground.config import ChunkSettings, DocumentLimits, document_limits, max_file_bytes
 from playground.errors import DocumentError
+from playground.parsing import Parser, tidy
 
 FILE_TYPES = {
     ".pdf": "pdf",
@@ -42,24 +45,7 @@ SUPPORTED_EXTENSIONS = tuple(FILE_TYPES)  # e.g. for the uploader's accepted typ
 QUESTIONS_FILE = "questions.jsonl"  # a workspace's question set lives beside its documents
 _MB = 1024 * 1024
 
-# Shown when a parser fails unexpectedly: the library's reason plus a likely cause.
-_FAILURES = {
-    "pdf": "could not read PDF: {} — is the file damaged or encrypted?",
-    "docx": "could not read Word document: {} — is it a real .docx? Old .doc files must be re-saved as .docx.",
-    "html": "could not read HTML: {} — is the file damaged?",
-    "markdown": "could not read text: {} — save it as UTF-8 and upload again.",
-    "text": "could not read text: {} — save it as UTF-8 and upload again.",
-}
-_DROPPED_HTML = ["script", "style", "noscript", "template", "svg", "head", "nav"]  # not visible body text
-_HTML_BLOCKS = [
-    "address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt", "figcaption", "figure",
-    "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "ol", "p", "pre",
-    "section", "table", "tr", "ul",
-]  # fmt: skip
-
-
-class _Unreadable(Exception):
-    """A reason already written for a person; shown as is."""
+NAME_BYTES = 200  # longest name an upload is kept under: the file system's 255, less the atomic write's temporary affix
 
 
 @dataclass
@@ -73,6 +59,9 @@ class LoadedFile:
     documents: list[Document] = field(default_factory=list)
     error: str | None = None
     pages: int | None = None  # PDF page count, including pages without text
+    tokens: list[int] = field(default_factory=list)  # per document, as the chunker counts them (for budgets)
+    parse_s: float = 0.0  # seconds reading the file took
+    parse_peak_mb: float | None = None  # the reader's extra memory at its peak (None: read in this process)
 
     @property
     def ok(self) -> bool:
@@ -93,6 +82,15 @@ class LoadedFile:
             "error": self.error or "",
         }
 
+    def chunk_estimate(self, settings: ChunkSettings) -> int:
+        """About how many chunks this file makes at ``settings``: each document's tokens over the chunk step.
+
+        Close for prose; text without spaces splits finer (up to about 1.4 times as many). Splitting is
+        what a budget has to spare: a 5 MB line without spaces takes the splitter minutes.
+        """
+        step = settings.chunk_size - settings.chunk_overlap
+        return sum(max(1, -(-max(0, t - settings.chunk_overlap) // step)) for t in self.tokens)
+
 
 def file_type_of(file_name: str) -> str | None:
     """The document type for a file name, by extension in any case; None when unsupported.
@@ -103,25 +101,55 @@ def file_type_of(file_name: str) -> str | None:
     return FILE_TYPES.get(Path(file_name).suffix.lower())
 
 
-def tidy(text: str) -> str:
-    """Normalise line ends, drop trailing spaces and collapse runs of blank lines.
+def upload_name(name: str) -> str:
+    """The name an upload is kept under: its last path part (either slash), without control or direction
+    characters, without leading dots (a hidden file is never listed) and at most 200 bytes, extension kept.
 
-    >>> tidy("Title  \\r\\n\\r\\n\\r\\n\\n  indented\\fnext\\n")
-    'Title\\n\\n  indented\\nnext'
+    >>> upload_name("../../etc/passwd.txt"), upload_name(r"C:\\Users\\me\\notes.md"), upload_name(".hidden.md")
+    ('passwd.txt', 'notes.md', 'hidden.md')
+    >>> upload_name("bell\x07\x1b[31m.txt"), upload_name("evil\u202etxt.exe"), upload_name(".."), upload_name("")
+    ('bell[31m.txt', 'eviltxt.exe', 'unnamed', 'unnamed')
+    >>> long = upload_name("a" * 300 + ".pdf"); len(long.encode()), long[-6:]
+    (200, 'aa.pdf')
     """
-    lines = [line.rstrip() for line in text.splitlines()]
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+    last = re.split(r"[/\\]", name)[-1]
+    kept = "".join(c for c in last if unicodedata.category(c) not in ("Cc", "Cf"))
+    kept = kept.strip().lstrip(".").strip()
+    if not kept:
+        return "unnamed"
+    suffix = Path(kept).suffix if len(Path(kept).suffix.encode()) <= 16 else ""
+    stem = kept[: len(kept) - len(suffix)] if suffix else kept
+    while len((stem + suffix).encode()) > NAME_BYTES:
+        stem = stem[: -max(1, (len((stem + suffix).encode()) - NAME_BYTES) // 4)]
+    return stem + suffix
 
 
-def load_bytes(file_name: str, data: bytes) -> LoadedFile:
+def reader() -> Parser:
+    """One reader for a batch of :func:`load_bytes` calls (``with reader() as parser:``): one worker process
+    serves them all, instead of one started per file."""
+    return _parser(document_limits())
+
+
+def _parser(limits: DocumentLimits) -> Parser:
+    return Parser(
+        max_text_chars=limits.max_text_mb * 1024 * 1024,
+        timeout_s=limits.parse_timeout_s,
+        memory_mb=limits.parse_memory_mb,
+    )
+
+
+def load_bytes(file_name: str, data: bytes, *, parser: Parser | None = None) -> LoadedFile:
     """Parse one file; any problem with the file becomes ``error`` instead of an exception.
 
-    Only a bad ``PLAYGROUND_MAX_FILE_MB`` raises (``ConfigError``): it concerns every file.
+    ``parser``: the worker to read with (one per batch, see :func:`load_files`); by default one for this file.
+    Only a bad setting (``PLAYGROUND_MAX_FILE_MB``, :class:`~playground.config.DocumentLimits`) raises
+    ``ConfigError``: it concerns every file.
     """
     suffix = Path(file_name).suffix.lower()
     file_type = FILE_TYPES.get(suffix)
     loaded = LoadedFile(file_name, hashlib.sha256(data).hexdigest(), len(data), file_type or suffix.lstrip("."))
     limit = max_file_bytes()
+    limits = document_limits()
     if file_type is None:
         supported = ", ".join(SUPPORTED_EXTENSIONS)
         loaded.error = f"unsupported file type '{suffix or 'no extension'}': supported are {supported}"
@@ -132,19 +160,24 @@ def load_bytes(file_name: str, data: bytes) -> LoadedFile:
         )
     elif not data.strip():
         loaded.error = "file is empty"
+    elif parser is None:
+        with _parser(limits) as own:
+            return load_bytes(file_name, data, parser=own)
     else:
-        try:
-            loaded.documents, loaded.pages = _parse(loaded, data)
-        except _Unreadable as err:
-            loaded.error = str(err)
-        except Exception as err:  # any parser failure stays with this one file
-            loaded.error = _FAILURES[file_type].format(str(err) or type(err).__name__)
+        parsed = parser.parse(file_type, data)
+        loaded.parse_s, loaded.parse_peak_mb = parsed.seconds, parsed.peak_mb
+        loaded.error, loaded.pages = parsed.error, parsed.pages
+        if parsed.error is None:
+            loaded.documents = _documents(loaded, parsed.parts)
+            tokenizer = get_tokenizer()  # the splitter's own count, so budgets match the chunks made
+            loaded.tokens = [len(tokenizer(doc.text)) for doc in loaded.documents]
     return loaded
 
 
 def load_files(files: Iterable[tuple[str, bytes]]) -> list[LoadedFile]:
-    """Load ``(file name, bytes)`` pairs, e.g. uploads, in the order given."""
-    return [load_bytes(name, data) for name, data in files]
+    """Load ``(file name, bytes)`` pairs, e.g. uploads, in the order given; one reader serves them all."""
+    with _parser(document_limits()) as parser:
+        return [load_bytes(name, data, parser=parser) for name, data in files]
 
 
 def load_folder(path: str | Path) -> list[LoadedFile]:
@@ -157,23 +190,60 @@ def load_folder(path: str | Path) -> list[LoadedFile]:
     if not root.is_dir():
         raise DocumentError(str(path), "no such folder: check the path")
     loaded = []
-    for file in sorted(root.rglob("*")):
-        rel = file.relative_to(root)
-        if not file.is_file() or file.name == QUESTIONS_FILE or any(p.startswith(".") for p in rel.parts):
-            continue
-        try:
-            loaded.append(load_bytes(rel.as_posix(), file.read_bytes()))
-        except OSError as err:
-            error = f"could not read file: {err.strerror or err}"
-            loaded.append(LoadedFile(rel.as_posix(), "", 0, file_type_of(file.name) or "", error=error))
+    with _parser(document_limits()) as parser:
+        for file in sorted(root.rglob("*")):
+            rel = file.relative_to(root)
+            if not file.is_file() or file.name == QUESTIONS_FILE or any(p.startswith(".") for p in rel.parts):
+                continue
+            try:
+                data = file.read_bytes()
+            except OSError as err:
+                error = f"could not read file: {err.strerror or err}"
+                loaded.append(LoadedFile(rel.as_posix(), "", 0, file_type_of(file.name) or "", error=error))
+                continue
+            loaded.append(load_bytes(rel.as_posix(), data, parser=parser))
     return loaded
 
 
+def apply_budgets(files: Sequence[LoadedFile], settings: ChunkSettings) -> list[LoadedFile]:
+    """The files as the chunk budgets leave them, in order: a file that would make more chunks than one file
+    may, or than the workspace has left after the files before it, comes back refused, saying which limit
+    and how to raise it (a copy: the given files are not changed). Nothing is split: the counts are
+    :meth:`LoadedFile.chunk_estimate`.
+    """
+    limits = document_limits()
+    kept, total = [], 0
+    for f in files:
+        estimate = f.chunk_estimate(settings) if f.ok else 0
+        at = f"at chunk size {settings.chunk_size} (overlap {settings.chunk_overlap})"
+        if estimate > limits.max_chunks_per_file:
+            error = (
+                f"would make about {estimate:,} chunks {at}, above the {limits.max_chunks_per_file:,} one file may "
+                "make (PLAYGROUND_MAX_CHUNKS_PER_FILE): split it, use a larger chunk size, or raise "
+                "PLAYGROUND_MAX_CHUNKS_PER_FILE"
+            )
+        elif total + estimate > limits.max_chunks:
+            error = (
+                f"left out: its {estimate:,} chunks {at} would take the workspace to {total + estimate:,}, above "
+                f"the {limits.max_chunks:,} all documents together may make (PLAYGROUND_MAX_CHUNKS): remove some "
+                "documents, use a larger chunk size, or raise PLAYGROUND_MAX_CHUNKS"
+            )
+        else:
+            total += estimate
+            kept.append(f)
+            continue
+        kept.append(dataclasses.replace(f, documents=[], error=error))
+    return kept
+
+
 def chunk(items: Iterable[LoadedFile | Document], settings: ChunkSettings) -> list[TextNode]:
-    """Split documents (or the documents of the loaded files that are ok) into chunks.
+    """Split documents (or the documents of the loaded files that are ok, within :func:`apply_budgets`) into chunks.
 
     Each node's text is ``doc.text[start_char:end_char]``; ids are ``"<doc id>:c<i>"``.
     """
+    items = list(items)
+    within = iter(apply_budgets([i for i in items if isinstance(i, LoadedFile)], settings))
+    items = [next(within) if isinstance(item, LoadedFile) else item for item in items]  # same order
     splitter = SentenceSplitter(chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap)
     docs = [d for item in items for d in (item.documents if isinstance(item, LoadedFile) else [item])]
     nodes = []
@@ -190,6 +260,8 @@ def chunk(items: Iterable[LoadedFile | Document], settings: ChunkSettings) -> li
             found = doc.text.find(piece, lo)
             if found < 0:  # a last chunk of overlap plus stripped whitespace lies within the previous one
                 found = doc.text.find(piece, start + 1)
+            if found < 0:  # in text repeating a short line, earlier pieces may have landed on later copies
+                found = doc.text.rfind(piece, 0, end)
             if found < 0:
                 raise ValueError(f"chunk {i} of document {doc.id_} is not a slice of its text: {piece[:60]!r}")
             start, end = found, found + len(piece)
@@ -230,20 +302,9 @@ def document_id(file_name: str, sha256: str, page: int | None) -> str:
     return f"{digest}:p{page or 0}"
 
 
-def _parse(loaded: LoadedFile, data: bytes) -> tuple[list[Document], int | None]:
-    if loaded.file_type == "pdf":
-        texts = [tidy(t) for t in _pdf_pages(data)]
-        pages: int | None = len(texts)
-        parts: list[tuple[int | None, str]] = [(page, t) for page, t in enumerate(texts, start=1) if t]
-        if not parts:
-            raise _Unreadable("no text found: scanned PDFs need OCR first")
-    else:
-        text = tidy(_TEXT_READERS[loaded.file_type](data))
-        if not text:
-            raise _Unreadable("file is empty" if loaded.file_type in ("text", "markdown") else "no text found")
-        pages, parts = None, [(None, text)]
+def _documents(loaded: LoadedFile, parts: list[tuple[int | None, str]]) -> list[Document]:
     meta = {"file_name": loaded.file_name, "file_sha256": loaded.sha256, "file_type": loaded.file_type}
-    docs = [
+    return [
         Document(
             id_=document_id(loaded.file_name, loaded.sha256, page),
             text=text,
@@ -253,73 +314,6 @@ def _parse(loaded: LoadedFile, data: bytes) -> tuple[list[Document], int | None]
         )
         for page, text in parts
     ]
-    return docs, pages
-
-
-def _pdf_pages(data: bytes) -> list[str]:
-    reader = PdfReader(io.BytesIO(data))
-    if reader.is_encrypted:
-        try:
-            opened = reader.decrypt("")  # many PDFs are encrypted only against editing
-        except Exception as err:
-            raise _Unreadable(f"PDF is encrypted and could not be opened: {err}") from err
-        if not opened:
-            raise _Unreadable("PDF is password-protected: save an unprotected copy (e.g. print to PDF) and upload that")
-    return [page.extract_text() or "" for page in reader.pages]
-
-
-def _docx_text(data: bytes) -> str:
-    lines = []
-    for block in docx.Document(io.BytesIO(data)).iter_inner_content():  # body order
-        if isinstance(block, Table):
-            for row in block.rows:
-                cells, seen = [], set()
-                for cell in row.cells:  # a merged cell repeats once per grid column it spans
-                    if id(cell._tc) not in seen:
-                        seen.add(id(cell._tc))
-                        cells.append(" ".join(cell.text.split()))
-                if any(cells):
-                    lines.append(" | ".join(cells))
-        else:
-            lines.append(block.text)
-    return "\n".join(lines)
-
-
-def _html_text(data: bytes) -> str:
-    soup = BeautifulSoup(data, "lxml")  # from bytes, so bs4 honours the page's declared charset
-    title = soup.title.get_text(" ", strip=True) if soup.title else ""
-    for tag in soup.find_all(_DROPPED_HTML) + soup.find_all(hidden=True):
-        tag.decompose()
-    # HTML whitespace is insignificant outside <pre>; layout comes from block elements.
-    for text in soup.find_all(string=lambda s: type(s) is NavigableString):  # not comments or doctypes
-        if not text.find_parent("pre"):
-            text.replace_with(re.sub(r"\s+", " ", text))
-    for tag in soup.find_all(_HTML_BLOCKS):
-        tag.insert_before("\n")
-        tag.insert_after("\n")
-    for cell in soup.find_all(["td", "th"]):
-        cell.insert_after(" ")
-    body = "\n".join(line.strip() for line in soup.get_text().splitlines())
-    return body if not title or body.lstrip().startswith(title) else f"{title}\n\n{body}"
-
-
-def _decode(data: bytes) -> str:
-    try:
-        return data.decode("utf-8-sig")  # UTF-8, with or without a byte-order mark
-    except UnicodeDecodeError:
-        pass
-    best = charset_normalizer.from_bytes(data).best()
-    if best is None:
-        raise _Unreadable("could not tell the text encoding (is it really text?): save it as UTF-8 and upload again")
-    return str(best)
-
-
-_TEXT_READERS: dict[str, Callable[[bytes], str]] = {
-    "docx": _docx_text,
-    "html": _html_text,
-    "markdown": _decode,
-    "text": _decode,
-}
 
 
 __all__ = [
@@ -327,6 +321,7 @@ __all__ = [
     "QUESTIONS_FILE",
     "SUPPORTED_EXTENSIONS",
     "LoadedFile",
+    "apply_budgets",
     "chunk",
     "document_id",
     "file_type_of",
@@ -334,5 +329,7 @@ __all__ = [
     "load_files",
     "load_folder",
     "load_questions",
+    "reader",
     "tidy",
+    "upload_name",
 ]
