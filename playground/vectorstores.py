@@ -232,6 +232,12 @@ class ChromaStore:
         return cls(url, name, [n.node_id for n in nodes])
 
     @staticmethod
+    def check(url: str) -> None:
+        """Raise an :class:`IndexStoreError` saying what to do unless a Chroma server answers at ``url``."""
+        with _translated(url):
+            _client(url).heartbeat()
+
+    @staticmethod
     def drop(url: str, name: str) -> None:
         """Delete a collection; best effort (an unreachable server or a missing collection is not an error)."""
         with contextlib.suppress(Exception):
@@ -296,8 +302,8 @@ def _translated(url: str) -> Iterator[None]:
         raise
     except ImportError as err:
         raise IndexStoreError(
-            f"the chroma vector store needs the chromadb package ({err}): pip install chromadb "
-            "llama-index-vector-stores-chroma (both come with `make run`)"
+            f"the chroma vector store needs the chromadb package ({err}): install it with "
+            "`.venv/bin/pip install -e '.[chroma]'`"
         ) from err
     except Exception as err:
         text = str(err) or type(err).__name__
