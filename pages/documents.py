@@ -4,7 +4,7 @@ import streamlit as st
 
 from playground import ChunkSettings, PlaygroundError, config, ui
 from playground.config import max_file_bytes
-from playground.documents import SUPPORTED_EXTENSIONS
+from playground.documents import SUPPORTED_EXTENSIONS, apply_budgets
 
 ui.via_app(__file__)
 
@@ -60,7 +60,8 @@ if last := st.session_state.get("last_upload"):
 signature = ws.signature()
 refused = ws.refused()
 settings = ws.chunk_settings()
-files = ui.workspace_documents(ws.name, signature) if signature else []
+# A file over a chunk budget is listed as refused with its reason, as the index will leave it out.
+files = apply_budgets(ui.workspace_documents(ws.name, signature), settings) if signature else []
 chunks = ui.workspace_chunks(ws.name, signature, (settings.chunk_size, settings.chunk_overlap)) if signature else []
 per_file: dict[str, int] = {}
 for node in chunks:

@@ -42,7 +42,7 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.schema import MetadataMode, TextNode
 
 from playground.config import ChunkSettings, Progress, RetrievalSettings, no_progress
-from playground.documents import LoadedFile, chunk
+from playground.documents import LoadedFile, apply_budgets, chunk
 from playground.errors import IndexStoreError
 from playground.storage import replace_dir, write_atomic
 from playground.vectorstores import (
@@ -392,10 +392,13 @@ def build_index(
     chunk_settings = chunk_settings or ChunkSettings()
     store = vector_store or workspace_vector_store(workspace)
     started = time.perf_counter()
-    # By name, the last one wins: uploading a corrected file again replaces the earlier one.
-    good = list({f.file_name: f for f in files if f.ok}.values())
+    # By name, the last one wins: uploading a corrected file again replaces the earlier one. A file over a
+    # chunk budget is left out here, before anything is split or embedded (its reason: apply_budgets).
+    budgeted = apply_budgets(list({f.file_name: f for f in files if f.ok}.values()), chunk_settings)
+    good = [f for f in budgeted if f.ok]
     if not good:
-        reasons = "; ".join(f"{f.file_name}: {f.error}" for f in files) or "no files were given"
+        refused = [*(f for f in files if not f.ok), *budgeted]
+        reasons = "; ".join(f"{f.file_name}: {f.error}" for f in refused) or "no files were given"
         raise IndexStoreError(f"no readable documents to index ({reasons})")
     file_shas = {f.file_name: f.sha256 for f in good}
     key = index_key(file_shas, chunk_settings, embed_model.model_name, store.kind)
@@ -478,7 +481,8 @@ def index_state(
     """``"current"`` (an index of exactly these documents is saved), ``"stale"`` (one of other
     documents or settings is, or one an earlier version of the playground saved) or ``"none"``;
     cheap: nothing is loaded, no server is asked."""
-    good = {f.file_name: f.sha256 for f in files if f.ok}
+    budgeted = apply_budgets(list({f.file_name: f for f in files if f.ok}.values()), chunk_settings)
+    good = {f.file_name: f.sha256 for f in budgeted if f.ok}  # as build_index keeps them
     indexes = workspace_dir(workspace) / "indexes"
     store = workspace_vector_store(workspace).kind
     key = index_key(good, chunk_settings, embed_model_name, store) if good else ""

@@ -29,7 +29,16 @@ from llama_index.core.schema import TextNode
 
 from playground import config
 from playground.config import ChunkSettings
-from playground.documents import QUESTIONS_FILE, LoadedFile, chunk, load_bytes, load_folder, load_questions
+from playground.documents import (
+    QUESTIONS_FILE,
+    LoadedFile,
+    chunk,
+    load_bytes,
+    load_folder,
+    load_questions,
+    reader,
+    upload_name,
+)
 from playground.errors import DocumentError, IndexStoreError, WorkspaceError
 from playground.storage import guarded, make_dir, write_atomic
 
@@ -147,12 +156,13 @@ class Workspace:
         """
         self.create()
         results = []
-        for name, data in files:
-            safe = Path(name).name  # an upload's name is never a path into our folders
-            loaded = load_bytes(safe, data)
-            if loaded.ok:
-                write_atomic(self.docs_dir / safe, data)
-            results.append(loaded)
+        with reader() as parser:  # one worker reads the whole batch
+            for name, data in files:
+                safe = upload_name(name)  # never a path into our folders, a hidden file or too long to write
+                loaded = load_bytes(safe, data, parser=parser)
+                if loaded.ok:
+                    write_atomic(self.docs_dir / safe, data)
+                results.append(loaded)
         self._note_refusals(results)
         return results
 
