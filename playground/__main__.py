@@ -71,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_argument("--no-ollama", action="store_true")
     _add_eval_parser(sub)
     _add_finetune_parser(sub)
+    _add_store_parser(sub)
     return parser
 
 
@@ -482,6 +483,38 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_store_parser(sub: Any) -> None:
+    p = sub.add_parser("store", help="show or set where a workspace's index keeps its vectors (embedded or Chroma)")
+    p.add_argument("--workspace", required=True, help="workspace name (for --docs FOLDER, the folder's name)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument(
+        "--chroma", metavar="URL", help="a Chroma server started with `chroma run`, e.g. http://localhost:8000"
+    )
+    where.add_argument("--embedded", action="store_true", help="back to the default: vectors in the index folder")
+
+
+def cmd_store(args: argparse.Namespace) -> int:
+    from playground.vectorstores import (
+        ChromaStore,
+        VectorStoreSettings,
+        set_workspace_vector_store,
+        workspace_vector_store,
+    )
+    from playground.workspace import slug
+
+    if args.chroma:
+        chosen = VectorStoreSettings("chroma", args.chroma)
+        ChromaStore.check(chosen.url)  # a wrong URL fails now, not at the next question
+        set_workspace_vector_store(args.workspace, chosen)
+    elif args.embedded:
+        set_workspace_vector_store(args.workspace, VectorStoreSettings())
+    store = workspace_vector_store(args.workspace)
+    print(f"workspace {slug(args.workspace)}: vectors in the {store.describe()} store")
+    if args.chroma or args.embedded:
+        print("the next index is built there, reusing the embeddings the workspace already has")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler = {
@@ -490,6 +523,7 @@ def main(argv: list[str] | None = None) -> int:
         "models": cmd_models,
         "eval": cmd_eval,
         "finetune": cmd_finetune,
+        "store": cmd_store,
     }[args.command]
     try:
         return handler(args)
