@@ -152,7 +152,8 @@ def load_bytes(file_name: str, data: bytes, *, parser: Parser | None = None) -> 
     limits = document_limits()
     if file_type is None:
         supported = ", ".join(SUPPORTED_EXTENSIONS)
-        loaded.error = f"unsupported file type '{suffix or 'no extension'}': supported are {supported}"
+        todo = "save or convert it to one of those" if suffix else "add the extension of its format to its name"
+        loaded.error = f"unsupported file type '{suffix or 'no extension'}': supported are {supported}; {todo}"
     elif len(data) > limit:
         loaded.error = (
             f"file is {len(data) / _MB:.1f} MB, above the {limit // _MB} MB limit: "

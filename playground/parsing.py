@@ -495,10 +495,13 @@ def extract(file_type: str, data: bytes, max_text_chars: int) -> tuple[list[tupl
         return parts, len(texts)
     if file_type == "docx":
         text = tidy(_docx_text(data, max_text_chars))
-        empty = "no text found in the document (pictures are not read)"
+        empty = "no text found in the document: pictures are not read, so a scanned document needs OCR first"
     elif file_type == "html":
         text = tidy(_html_text(data, max_text_chars))
-        empty = "no text found: the page shows no text (only scripts, styles, pictures or hidden parts)"
+        empty = (
+            "no text found: the page shows no text of its own (only scripts, styles, pictures or hidden parts); "
+            "open it in a browser and print it to PDF, which keeps what the scripts show"
+        )
     else:
         text = tidy(decode_text(data))
         empty = "file is empty"

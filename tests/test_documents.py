@@ -162,9 +162,12 @@ def test_bad_files_fail_alone_with_their_own_reason(monkeypatch: pytest.MonkeyPa
     assert errors["garbage.pdf"].startswith("is not a PDF: it does not start like one")  # type: ignore[union-attr]
     assert "is it a real .docx?" in errors["fake.docx"]  # type: ignore[operator]
     assert errors["empty.md"] == errors["blank.txt"] == "file is empty"
-    assert errors["setup.exe"] == f"unsupported file type '.exe': supported are {supported}"
-    assert errors["data.xyz"] == f"unsupported file type '.xyz': supported are {supported}"
-    assert errors["README"] == f"unsupported file type 'no extension': supported are {supported}"
+    convert = "save or convert it to one of those"
+    assert errors["setup.exe"] == f"unsupported file type '.exe': supported are {supported}; {convert}"
+    assert errors["data.xyz"] == f"unsupported file type '.xyz': supported are {supported}; {convert}"
+    assert errors["README"] == (
+        f"unsupported file type 'no extension': supported are {supported}; add the extension of its format to its name"
+    )
     assert errors["huge.txt"] == (
         "file is 2.0 MB, above the 1 MB limit: split it, or raise PLAYGROUND_MAX_FILE_MB to accept larger files"
     )
