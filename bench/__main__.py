@@ -91,7 +91,17 @@ def main() -> None:
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write every number as JSON")
     parser.add_argument("--scale", action="store_true", help="only the index at 1k, 10k and 100k chunks, per store")
     parser.add_argument("--scale-sizes", default="1000,10000,100000", metavar="N,N", help="chunk counts for --scale")
+    parser.add_argument("--hostile", action="store_true", help="only the hostile-input suite: crashes, time, memory")
     args = parser.parse_args()
+    if args.hostile:
+        from bench import log
+        from bench.hostile import hostile_table, run_hostile
+
+        measured = run_hostile(log=log)
+        print(hostile_table(measured))
+        if args.json:
+            args.json.write_text(json.dumps(measured, indent=1))
+        return
     if args.scale:
         from bench.scale import run_scale, scale_table
 
