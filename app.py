@@ -43,7 +43,7 @@ def new_workspace() -> None:
             ui.set_workspace(name)
             ui.workspace().create()
         except PlaygroundError as err:
-            st.error(str(err))
+            st.error(ui.plain(str(err)))
         else:
             _hide_new_workspace()
             st.switch_page("pages/documents.py")  # a full rerun, without the dialog

@@ -35,7 +35,7 @@ try:
             index = ui.current_index(progress=ui.progress_bar())
             status.update(label="Index ready", state="complete")
 except PlaygroundError as err:
-    st.error(str(err))
+    st.error(ui.plain(str(err)))
 if index is not None:
     s = index.stats
     st.caption(f"Workspace **{ws.name}**: {s.files} files, {s.chunks} chunks, {s.embed_model}")
@@ -77,7 +77,7 @@ if st.button("Ask", type="primary", disabled=not question.strip()) or (ask_again
             documents=index.files if index is not None else None,
         )
     except PlaygroundError as err:
-        st.error(str(err))
+        st.error(ui.plain(str(err)))
         st.stop()
     shown = Comparison(
         run.question,
@@ -108,7 +108,8 @@ if st.button("Ask", type="primary", disabled=not question.strip()) or (ask_again
     try:
         save_comparison(shown)
     except OSError as err:  # the answers are on screen; only keeping them for a reload failed
-        st.caption(f":material/warning: This comparison was not kept for a reload ({err.strerror or err}).")
+        why = ui.plain(str(err.strerror or err))
+        st.caption(f":material/warning: This comparison was not kept for a reload ({why}).")
     ui.history().append({"question": run.question, **{r.label: r.error or r.text for r in run.results()}})
 elif "compare_shown" in st.session_state:  # a rerun (a toggle, a slider, another page and back) redraws them
     shown = st.session_state["compare_shown"]

@@ -21,7 +21,7 @@ uploader_key = f"upload-{st.session_state.get('uploads', 0)}"
 try:  # the server refuses anything above its own maxUploadSize (.streamlit/config.toml) whatever we accept
     limit_mb = min(max_file_bytes() // (1024 * 1024), st.get_option("server.maxUploadSize"))
 except PlaygroundError as err:
-    st.error(str(err))
+    st.error(ui.plain(str(err)))
     st.stop()
 uploads = None
 if read_only:
@@ -116,7 +116,7 @@ with left.form("chunking"):
         try:
             ws.save_chunk_settings(ChunkSettings(int(size), int(overlap)))
         except PlaygroundError as err:
-            st.error(str(err))
+            st.error(ui.plain(str(err)))
         else:
             st.rerun()
 
@@ -146,7 +146,7 @@ with right.container(border=True):
                     index = ui.current_index(progress=ui.progress_bar())
                 except PlaygroundError as err:
                     status.update(label="Indexing failed", state="error")
-                    st.error(str(err))
+                    st.error(ui.plain(str(err)))
                     st.stop()
                 assert index is not None
                 s = index.stats
@@ -161,7 +161,7 @@ with right.container(border=True):
 st.subheader("Chunks")
 query = st.text_input("Search chunks", placeholder="a word or phrase, e.g. warranty")
 shown = [n for n in chunks if query.lower() in n.get_content().lower()] if query else chunks
-st.caption(f"{len(shown)} of {len(chunks)} chunks" + (f" contain “{query}”" if query else ""))
+st.caption(f"{len(shown)} of {len(chunks)} chunks" + (f" contain “{ui.plain(query)}”" if query else ""))
 st.dataframe(
     [
         {

@@ -54,7 +54,7 @@ try:
         with st.spinner(f"Opening the index of **{ws.name}**…"):
             index = ui.current_index()
 except PlaygroundError as err:
-    st.error(str(err))
+    st.error(ui.plain(str(err)))
 if index is None:
     st.info(f"Workspace **{ws.name}** has no index yet: the RAG conditions and retrieval metrics need one.")
 
@@ -66,7 +66,7 @@ try:
         try:
             questions = workspace_questions(ws.dir, name=ws.name)
         except DocumentError as err:
-            st.info(f"Workspace **{ws.name}**: {err.reason}.")
+            st.info(f"Workspace **{ws.name}**: {ui.plain(err.reason)}.")
     elif source == IMPORT:
         upload = st.file_uploader(
             "JSONL (one object a line) or CSV (columns question, answer, optional source)",
@@ -83,7 +83,7 @@ try:
         if how in models:
             prompt = st.text_area("Prompt ({passage} is filled with each chunk)", QUESTION_PROMPT, height=170)
             if st.button("Generate questions"):
-                with st.spinner(f"{how} is writing questions…"):
+                with st.spinner(f"{ui.plain(how)} is writing questions…"):
                     made = generate_with_model(
                         index.nodes, catalogue=ui.catalogue(), model=models[how], limit=int(count), prompt=prompt,
                         name=f"generated-by-{models[how].name}",
@@ -95,12 +95,12 @@ try:
         else:
             questions = generate_questions(index.nodes, limit=int(count), name=f"generated-{int(count)}")
 except PlaygroundError as err:
-    st.error(str(err))
+    st.error(ui.plain(str(err)))
 
 if questions is not None:
     chosen = questions.head(int(limit))
     st.caption(
-        f"**{questions.name}**: {len(questions)} questions, {questions.origin}. "
+        f"**{ui.plain(questions.name)}**: {len(questions)} questions, {ui.plain(questions.origin)}. "
         f"This run takes {len(chosen)}. The set is held out: the fine-tuning lab will not train on it."
     )
     with st.expander("Preview the questions"):
@@ -142,7 +142,7 @@ if start and questions is not None:
         )
         st.session_state["eval_run"] = str(run.run_dir)
     except PlaygroundError as err:
-        st.error(str(err))
+        st.error(ui.plain(str(err)))
     finally:
         st.session_state["eval_running"] = False
 
@@ -162,7 +162,7 @@ shown = st.selectbox(
 try:
     run = load_run(shown)
 except PlaygroundError as err:
-    st.error(str(err))
+    st.error(ui.plain(str(err)))
     st.stop()
 summary = summarize(run, ws.style_rule())
 if not run.results:

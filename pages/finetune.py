@@ -36,7 +36,7 @@ st.caption(
 ws = ui.workspace()
 listing = ui.listing()
 for message in listing.errors.values():
-    st.info(message, icon=":material/cloud_off:")
+    st.info(ui.plain(message), icon=":material/cloud_off:")
 
 preset_name = st.selectbox(
     "Preset",
@@ -112,7 +112,7 @@ if build:
         slot.empty()
         st.session_state["ft_dataset"] = dataset
     except PlaygroundError as err:
-        st.error(str(err))
+        st.error(ui.plain(str(err)))
 elif upload is not None and st.session_state.get("ft_upload") != upload.file_id:
     try:
         text = upload.getvalue().decode("utf-8")
@@ -121,7 +121,7 @@ elif upload is not None and st.session_state.get("ft_upload") != upload.file_id:
         )
         st.session_state["ft_upload"] = upload.file_id
     except (PlaygroundError, UnicodeDecodeError) as err:
-        st.error(str(err))
+        st.error(ui.plain(str(err)))
 
 dataset: Dataset | None = st.session_state.get("ft_dataset")
 if dataset is None:
@@ -245,7 +245,7 @@ if st.button("Train", type="primary", disabled=bool(job and job.running)):
         job = TrainingJob(dataset, lora, base, name, corpus=corpus).start()
         st.session_state["ft_job"] = job
     except PlaygroundError as err:
-        st.error(str(err))
+        st.error(ui.plain(str(err)))
 
 
 @st.fragment(run_every=1.0 if job is not None and job.running else None)
@@ -259,12 +259,12 @@ def live(job: TrainingJob) -> None:
             job.cancel()
         return
     if job.error:
-        st.error(job.error)
+        st.error(ui.plain(job.error))
     elif job.finetune is not None:
         ft = job.finetune
         verb = "Cancelled, saved what was trained" if ft.cancelled else "Done"
         st.success(
-            f"{verb}: **{ft.model_id}**, fine-tuned from {ft.base} — {ft.steps} steps, "
+            f"{verb}: **{ui.plain(ft.model_id)}**, fine-tuned from {ui.plain(ft.base)} — {ft.steps} steps, "
             f"{duration_text(job.elapsed)} from Train to the saved adapter. "
             f"Adapter: `{ft.adapter_path}`. Pick it as the fine-tuned model on **Compare**."
         )
@@ -294,7 +294,10 @@ if job is not None and job.finetune is not None and not job.running:
                 registration = register_ollama(
                     ft, base=job.base, backend=ui.ollama_backend(ui.ollama_host()), name=ollama_name
                 )
-            st.success(f"Registered **ollama:{registration.model}** ({registration.method}). {registration.note}")
+            st.success(
+                f"Registered **{ui.plain('ollama:' + registration.model)}** ({registration.method}). "
+                f"{ui.plain(registration.note)}"
+            )
             ui.model_listing.clear()
         except PlaygroundError as err:
-            st.error(str(err))
+            st.error(ui.plain(str(err)))

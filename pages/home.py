@@ -39,7 +39,7 @@ left, right = st.columns(2)
 with left.container(border=True):
     st.markdown("**Embedded engine** (llama.cpp, offline)")
     if "embedded" in listing.errors:
-        st.error(listing.errors["embedded"])
+        st.error(ui.plain(listing.errors["embedded"]))
     else:
         st.success(f"Ready: {len(embedded)} model(s)")
         st.text("\n".join(m.label for m in embedded))
@@ -49,7 +49,7 @@ with left.container(border=True):
 with right.container(border=True):
     st.markdown(f"**Ollama** at `{ui.ollama_host()}`")
     if "ollama" in listing.errors:
-        st.info(listing.errors["ollama"])
+        st.info(ui.plain(listing.errors["ollama"]))
     else:
         st.success(f"Reachable: {len(ollama)} model(s)")
         st.text("\n".join(m.label for m in ollama) or "No models pulled yet: `ollama pull llama3.2:1b`")
@@ -57,7 +57,7 @@ if server := ui.openai_server()[0]:  # shown only where one is set (OPENAI_BASE_
     with st.container(border=True):
         st.markdown(f"**OpenAI-compatible server** at `{server}`")
         if "openai" in listing.errors:
-            st.info(listing.errors["openai"])
+            st.info(ui.plain(listing.errors["openai"]))
         else:
             served = [m for m in listing.models if m.backend == "openai"]
             st.success(f"Reachable: {len(served)} model(s)")

@@ -63,7 +63,7 @@ def openai_server_settings() -> None:
             if url.strip():
                 config.openai_url(url)
         except ConfigError as err:
-            st.error(str(err))
+            st.error(ui.plain(str(err)))
         else:
             st.session_state["openai_base_url"], st.session_state["openai_api_key"] = url.strip(), key.strip()
 
@@ -73,11 +73,12 @@ if not hosting:
 
 listing = ui.listing()
 if "ollama" in listing.errors:
-    st.info(listing.errors["ollama"] + ". The embedded models below keep working.", icon=":material/cloud_off:")
+    down = ui.plain(listing.errors["ollama"])
+    st.info(down + ". The embedded models below keep working.", icon=":material/cloud_off:")
 if "openai" in listing.errors:
-    st.info(listing.errors["openai"] + ". The other models below keep working.", icon=":material/cloud_off:")
+    st.info(ui.plain(listing.errors["openai"]) + ". The other models below keep working.", icon=":material/cloud_off:")
 if "embedded" in listing.errors:
-    st.error(listing.errors["embedded"])
+    st.error(ui.plain(listing.errors["embedded"]))
 if listing.unusable:  # a damaged file is news about that file, never a broken page
     st.warning(
         f"{len(listing.unusable)} file(s) in the models folder cannot be used; the other models work.",

@@ -104,6 +104,8 @@ def model_pickers(listing: Listing) -> None:
 
 def models_sidebar() -> Listing:
     """The sidebar's model choice, shared by the pages that run models; stops the page when there is none."""
+    from playground.ui.cards import plain  # here: cards imports this module
+
     listing = state.listing()
     if not listing.models:
         st.error("No models available: `make run` installs the embedded model; or start Ollama (`ollama serve`).")
@@ -112,7 +114,7 @@ def models_sidebar() -> Listing:
         st.header("Models")
         model_pickers(listing)
         for message in listing.errors.values():  # news, not a failure: the other backend still answers
-            st.caption(f":material/cloud_off: {message}. Once it runs: **Models** → **Check again**.")
+            st.caption(f":material/cloud_off: {plain(message)}. Once it runs: **Models** → **Check again**.")
     return listing
 
 
