@@ -7,7 +7,7 @@ import plotly.io as pio
 import streamlit as st
 
 from playground import PlaygroundError, RetrievalSettings, ui
-from playground.claims import CLAIMS, ClaimsConfig, Lab, duration, estimate, load_result, run_claim
+from playground.claims import CLAIMS, ClaimsConfig, Lab, duration, estimate, latest_result, run_claim
 from playground.claims.report import CAVEAT, report_json, to_html, to_markdown
 from playground.style import StyleRule
 
@@ -25,7 +25,7 @@ listing = ui.models_sidebar()
 defaults = ClaimsConfig()
 with st.sidebar:
     st.header("Experiment size")
-    n_questions = st.number_input("Held-out questions", 4, 500, defaults.questions, help=ClaimsConfig.help("questions"))
+    n_questions = st.number_input("Held-out questions", 2, 500, defaults.questions, help=ClaimsConfig.help("questions"))
     n_latency = st.number_input(
         "Questions for cost and latency",
         2,
@@ -78,13 +78,17 @@ lab = Lab(
     style=ws.style_rule(),
     cancel=cancel,
 )
-results = {c: r for c in CLAIMS if (r := load_result(lab, c)) is not None}
+# What was measured before, on these models and documents, is shown whatever size it ran at (a reload resets the
+# size widgets); "Run all" and "Run" measure at the size chosen now.
+stored = {c: found for c in CLAIMS if (found := latest_result(lab, c)) is not None}
+results = {c: result for c, (result, _) in stored.items()}
+sizes = {c: used for c, (_, used) in stored.items()}
 if finetuned is None:
     st.warning("No fine-tuned model is chosen: the fine-tuning side of each claim repeats the base model.")
 
 # -- run all, cancel ---------------------------------------------------------------------------------------
 everyday = [c.id for c in CLAIMS.values() if not c.opt_in]
-todo = [c for c in everyday if c not in results]
+todo = [c for c in everyday if c not in results or sizes.get(c) != config.as_dict()]
 left, middle, right = st.columns([2, 1, 3])
 run_all = left.button(
     f"Run all ({len(todo)} to do, about {duration(estimate(lab, todo))})" if todo else "Run all (all done)",
@@ -111,7 +115,13 @@ def run(ids: list[str], rerun: bool = False) -> None:
         if result is None:
             break
         results[claim_id] = result
+        sizes[claim_id] = config.as_dict()
     slot.empty()
+
+
+def _sizes(used: dict) -> str:
+    keys = ("questions", "latency_questions", "unanswerable")
+    return ", ".join(f"{k.replace('_', ' ')} {used[k]}" for k in keys if k in used)
 
 
 if run_all:
@@ -140,7 +150,7 @@ for claim in CLAIMS.values():
         )
         label = "Run again" if result else "Run"
         if button.button(label, key=f"run-{claim.id}", icon=":material/play_arrow:"):
-            run([claim.id], rerun=result is not None)
+            run([claim.id], rerun=result is not None and sizes.get(claim.id) == config.as_dict())
             st.rerun()
         if result is None:
             continue
@@ -151,7 +161,9 @@ for claim in CLAIMS.values():
             st.dataframe(result.rows, hide_index=True, width="stretch")
         for note in result.notes:
             st.caption(ui.plain(note))
-        st.caption(f"Measured in {duration(result.seconds)}, finished {result.finished}.")
+        used = sizes.get(claim.id) or {}
+        size = "" if used == config.as_dict() else f" at another size ({_sizes(used)})"
+        st.caption(f"Measured in {duration(result.seconds)}, finished {result.finished}{size}.")
 
 # -- the report --------------------------------------------------------------------------------------------
 if results:

@@ -1,7 +1,8 @@
 """Forgetting: does the fine-tune lose what the base model knew? A shipped general-knowledge set, before and after.
 
-``general_knowledge.jsonl`` holds short questions of general knowledge and simple instructions, written
-for this lab and kept to those the bundled base model answers right, so a loss after fine-tuning shows.
+``general_knowledge.jsonl`` holds short questions of general knowledge, written for this lab: of the 60
+written, the 45 the bundled SmolLM2-135M answered right (greedy, 48 tokens) are kept, so a loss after
+fine-tuning shows. Another base model may know fewer of them; its own score is the "before".
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ def forgetting(lab: Lab, progress: Progress) -> ClaimResult | None:
         return ClaimResult(
             "forgetting", "not run", "No fine-tuned model is chosen: there is nothing to compare the base model with."
         )
-    run = lab.evaluation(general_set(), limit=0, conditions=("base", "ft"), index=None, progress=progress)
+    run = lab.evaluation(
+        general_set(), limit=lab.config.general, conditions=("base", "ft"), index=None, progress=progress
+    )
     if run is None:
         return None
     boot = (lab.config.seed, lab.config.bootstrap)
@@ -93,6 +96,6 @@ register(
         "A shipped set of general-knowledge questions the base model answers, asked of the base and the fine-tuned "
         "model, with the paired difference.",
         forgetting,
-        lambda lab: len(general_set()) * 2 * lab.answer_seconds()["plain"],
+        lambda lab: (lab.config.general or len(general_set())) * 2 * lab.answer_seconds()["plain"],
     )
 )

@@ -47,6 +47,7 @@ class ClaimsConfig(_Config):
     unanswerable: int = _help("Questions made unanswerable by swapping in an entity no document names.", 16)
     changed_facts: int = _help("Facts changed for the freshness experiment.", 3)
     contradicted: int = _help("Facts contradicted by an added document (retrieval-dependence).", 6)
+    general: int = _help("General-knowledge questions for forgetting (0 asks the whole shipped set).", 0)
     data_sizes: tuple[float, ...] = _help(
         "Shares of the training data for the data-needs learning curve (each trains an adapter).", (0.25, 0.5, 1.0)
     )
@@ -67,6 +68,7 @@ class ClaimsConfig(_Config):
             self.data_sizes,
             "needs at least 3 shares, each in (0, 1]",
         )
+        _require(self.general >= 0, "ClaimsConfig", "general", self.general, "must be 0 (all) or more")
         _require(2 <= self.data_steps <= 5000, "ClaimsConfig", "data_steps", self.data_steps, "must be 2..5000")
         _require(8 <= self.max_tokens <= 4096, "ClaimsConfig", "max_tokens", self.max_tokens, "must be 8..4096")
 

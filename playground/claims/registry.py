@@ -96,6 +96,29 @@ def load_result(lab: Lab, claim_id: str) -> ClaimResult | None:
         return None
 
 
+def latest_result(lab: Lab, claim_id: str) -> tuple[ClaimResult, dict[str, Any]] | None:
+    """The newest stored result of a claim on this lab's models, index and house style, whatever experiment size it
+    ran at, with the settings it ran with: what a page shows after a reload resets its size widgets."""
+    exact = load_result(lab, claim_id)
+    if exact is not None:
+        return exact, lab.config.as_dict()
+    same = {k: v for k, v in json.loads(json.dumps(lab.describe(), default=str)).items() if k != "config"}
+    found: list[tuple[str, ClaimResult, dict[str, Any]]] = []
+    root = lab.folder.parent
+    for path in root.glob(f"*/{claim_id}.json") if root.is_dir() else []:
+        try:
+            described = json.loads((path.parent / "lab.json").read_text(encoding="utf-8"))
+            result = ClaimResult.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError):
+            continue
+        if {k: v for k, v in described.items() if k != "config"} == same:
+            found.append((result.finished, result, described.get("config", {})))
+    if not found:
+        return None
+    _, result, config = max(found, key=lambda item: item[0])
+    return result, config
+
+
 def save_result(lab: Lab, result: ClaimResult) -> None:
     lab.folder.mkdir(parents=True, exist_ok=True)
     write_atomic(lab.folder / "lab.json", json.dumps(lab.describe(), indent=1, default=str))
@@ -174,6 +197,7 @@ __all__ = [
     "duration",
     "estimate",
     "get_claim",
+    "latest_result",
     "load_result",
     "register",
     "run_claim",
