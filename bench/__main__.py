@@ -95,10 +95,13 @@ def main() -> None:
     args = parser.parse_args()
     if args.hostile:
         from bench import log
+        from bench.faults import faults_table, run_faults
         from bench.hostile import hostile_table, run_hostile
 
         measured = run_hostile(log=log)
+        measured["faults"] = run_faults(log=log)  # faults survived, concurrent sessions held
         print(hostile_table(measured))
+        print(faults_table(measured["faults"]))
         if args.json:
             args.json.write_text(json.dumps(measured, indent=1))
         return

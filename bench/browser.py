@@ -37,11 +37,17 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve(home: Path, port: int | None = None, timeout_s: float = 120.0) -> Iterator[tuple[str, float]]:
-    """Start ``streamlit run app.py`` with ``PLAYGROUND_HOME=home``; yield (url, seconds until healthy)."""
+def serve(
+    home: Path, port: int | None = None, timeout_s: float = 120.0, warm_up: bool = True
+) -> Iterator[tuple[str, float]]:
+    """Start ``streamlit run app.py`` with ``PLAYGROUND_HOME=home``; yield (url, seconds until healthy).
+
+    ``warm_up``: load the sample's index and models in the background at start, as a person's server does; a
+    test that never opens the sample turns it off, so that work does not compete with its own.
+    """
     port = port or free_port()
     env = {**os.environ, "PLAYGROUND_HOME": str(home), "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
-    env["PLAYGROUND_WARM_UP"] = "1"  # a server as a person starts it (the page tests turn warm-up off)
+    env["PLAYGROUND_WARM_UP"] = "1" if warm_up else "0"  # on: a server as a person starts it
     env.setdefault("OLLAMA_HOST", f"http://127.0.0.1:{free_port()}")  # nothing listens there: Ollama is down
     command = [
         sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
