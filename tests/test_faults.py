@@ -51,6 +51,7 @@ def _compare(catalogue: Catalogue, finetuned: str) -> list:
         ("drop", "broke off before the answer was complete .* ask again"),
         ("malformed", "sent a reply that is not Ollama's format .* OLLAMA_HOST points at Ollama itself"),
     ],
+    ids=["down", "missing", "stall", "drop", "malformed"],
 )
 def test_an_ollama_fault_shows_in_its_own_columns_and_the_others_finish(fault, says, tmp_path, monkeypatch):
     monkeypatch.setenv("PLAYGROUND_HOME", str(tmp_path))
@@ -340,10 +341,8 @@ def adapter_writer(base: str):
 
 
 def evaluate_once(rows: list[dict[str, str]]):
-    from playground.evaluate import evaluate
+    from playground.evaluate import EvalConfig, evaluate
     from playground.evaluate.questions import from_rows
-
-    from playground.evaluate import EvalConfig
 
     catalogue = Catalogue([FakeBackend(reply="CHF 240")])
     questions = from_rows("kill", rows)
