@@ -22,6 +22,7 @@ starts without loading the library (models, LlamaIndex: seconds).
 from __future__ import annotations
 
 import codecs
+import contextlib
 import io
 import json
 import os
@@ -577,8 +578,9 @@ def _status_mb(field: str) -> float:
 def _serve(memory_mb: int) -> None:
     """The worker: answer parse requests from stdin on stdout until stdin closes."""
     limit = memory_mb * MB
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a crash leaves no core file of a stranger's document
+    for kind, value in ((resource.RLIMIT_AS, limit), (resource.RLIMIT_CORE, 0)):  # no core file of a stranger's file
+        with contextlib.suppress(OSError, ValueError):  # macOS refuses RLIMIT_AS: the timeout still holds there
+            resource.setrlimit(kind, (value, value))
     requests = sys.stdin.buffer
     answers = os.fdopen(os.dup(1), "wb")  # the protocol's own channel: a library printing cannot corrupt it
     os.dup2(2, 1)
