@@ -32,6 +32,7 @@ import select
 import struct
 import subprocess
 import sys
+import threading
 import time
 import zipfile
 from dataclasses import dataclass
@@ -44,6 +45,7 @@ DOCX_UNPACKED_PER_TEXT = 10  # a .docx may unpack to 10× the text budget: Wordp
 DOCX_MAX_RATIO = 200  # Word's own parts pack 2-30× (styles.xml ~30×); bombs pack 250-1000×
 DOCX_MAX_PARTS = 10_000
 PDF_PAGE_PER_TEXT = 2  # a page's drawing instructions may be twice the text budget: text-heavy pages are ~half text
+_PARSING = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))  # files being parsed at once, process-wide
 _HEAD = struct.Struct(">Q")  # frame length, before each message between the caller and a worker
 
 _DROPPED_HTML = {"script", "style", "noscript", "template", "svg", "head", "nav"}  # not visible body text
@@ -637,7 +639,8 @@ class Parser:
         started = time.perf_counter()
         request = json.dumps({"file_type": file_type, "max_text_chars": self.max_text_chars}).encode()
         try:
-            answer = self._ask(request, data)
+            with _PARSING:  # many sessions uploading at once take turns, a core each, not memory_mb × sessions
+                answer = self._ask(request, data)
         except OSError:  # no worker could be started at all: read here rather than refuse every file
             return read_here(file_type, data, self.max_text_chars)
         seconds = time.perf_counter() - started
