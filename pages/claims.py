@@ -36,6 +36,7 @@ with st.sidebar:
     n_unanswerable = st.number_input(
         "Unanswerable questions", 2, 200, defaults.unanswerable, help=ClaimsConfig.help("unanswerable")
     )
+    retrain = st.checkbox("Freshness: also retrain", help=ClaimsConfig.help("retrain"))
     top_k = st.slider("Passages (top-k)", 1, 10, RetrievalSettings().top_k, help=RetrievalSettings.help("top_k"))
 base, finetuned = ui.chosen_models(listing)
 assert base is not None
@@ -51,7 +52,7 @@ if index is None:
     st.page_link("pages/documents.py", label="Add documents", icon=":material/description:")
     st.stop()
 
-with st.expander(f"House style of this workspace: {ws.style_rule().description}", icon=":material/style:"):
+with st.expander(f"House style of this workspace: {ui.plain(ws.style_rule().description)}", icon=":material/style:"):
     st.caption("The consistency claim counts answers that follow this rule; the Evaluate page shows it too.")
     with st.form("style", border=False):
         rule = ws.style_rule()
@@ -64,7 +65,12 @@ with st.expander(f"House style of this workspace: {ws.style_rule().description}"
             except PlaygroundError as err:
                 st.error(ui.plain(str(err)))
 
-config = ClaimsConfig(questions=int(n_questions), latency_questions=int(n_latency), unanswerable=int(n_unanswerable))
+config = ClaimsConfig(
+    questions=int(n_questions),
+    latency_questions=int(n_latency),
+    unanswerable=int(n_unanswerable),
+    retrain=retrain,
+)
 cancel: threading.Event = st.session_state.setdefault("claims_cancel", threading.Event())
 lab = Lab(
     ws.name,
@@ -145,7 +151,7 @@ for claim in CLAIMS.values():
         head.markdown(f"> {ui.plain(claim.claim)}")
         head.caption(f"Source: {ui.plain(claim.source)}")
         head.caption(
-            f"{ui.plain(claim.experiment)} About {duration(claim.estimate(lab))} here"
+            f"{ui.plain(claim.experiment)} About {duration(claim.seconds(lab))} here"
             + (" (opt-in: it trains adapters)." if claim.opt_in else ".")
         )
         label = "Run again" if result else "Run"

@@ -185,7 +185,7 @@ if summary.retrieval:
     for col, key in zip(cols, ["hit@1", "hit@3", "hit@5", "mrr"], strict=True):
         col.metric(key.upper() if key == "mrr" else key, f"{r[key]:.2f}", help=f"over {r['n']} questions")
 if behaviour_rows := summary.behaviour_rows():
-    st.markdown(f"**Behaviour** (house style: `{summary.style}`)")
+    st.markdown(f"**Behaviour** (house style: {ui.plain(summary.style)})")
     st.dataframe(behaviour_rows, hide_index=True)
     st.caption(
         "Refuses: answerable questions the answer declines. Fabricates: unanswerable questions answered anyway. "

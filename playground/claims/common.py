@@ -104,14 +104,18 @@ def bars(groups: dict[str, dict[str, Interval]], title: str, yaxis: str, percent
             marker_color=COLORS[condition],
             error_y={"type": "data", "symmetric": False, "array": up, "arrayminus": down},
         )
+    return finish(fig, title, yaxis, barmode="group", yaxis_tickformat=".0%" if percent else None)
+
+
+def finish(fig: Any, title: str, yaxis: str, **layout: Any) -> dict[str, Any]:
+    """Every claim plot's layout (title, axis, size, legend under it), as plotly JSON for storing."""
     fig.update_layout(
         title=title,
-        barmode="group",
         yaxis_title=yaxis,
-        yaxis_tickformat=".0%" if percent else None,
         height=340,
         margin={"l": 40, "r": 10, "t": 50, "b": 40},
         legend={"orientation": "h", "y": -0.2},
+        **layout,
     )
     return figure_json(fig)
 

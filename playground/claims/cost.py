@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from playground.claims.common import column, interval
+from playground.claims.hallucination import core_estimate
 from playground.claims.lab import Lab
 from playground.claims.registry import Claim, ClaimResult, duration, register
 from playground.compare import CONDITIONS, LABELS
@@ -151,7 +152,7 @@ def _chunks(lab: Lab) -> ChunkSettings:
 def _figure(numbers: dict) -> dict:
     import plotly.graph_objects as go
 
-    from playground.claims.common import figure_json
+    from playground.claims.common import finish
 
     names = ["index build"]
     values = [numbers["index_build_s"]]
@@ -167,13 +168,7 @@ def _figure(numbers: dict) -> dict:
             textposition="auto",
         )
     )
-    fig.update_layout(
-        title="Up-front time on these documents",
-        yaxis_title="seconds",
-        height=320,
-        margin={"l": 40, "r": 10, "t": 50, "b": 40},
-    )
-    return figure_json(fig)
+    return finish(fig, "Up-front time on these documents", "seconds")
 
 
 register(
@@ -185,10 +180,7 @@ register(
         "On this machine and these documents: index build time and size against the adapter's training time and "
         "size; each condition's cost per answer; after how many answers training pays back.",
         cost,
-        lambda lab: (
-            10
-            + 0.05 * len(lab.index.nodes)
-            + lab.config.latency_questions * (2 * lab.answer_seconds()["plain"] + 2 * lab.answer_seconds()["rag"])
-        ),
+        lambda lab: 10 + 0.15 * len(lab.index.nodes),  # embedding every chunk again, about 7 chunks a second
+        shared=lambda lab: {"core": core_estimate(lab, lab.config.latency_questions)},
     )
 )

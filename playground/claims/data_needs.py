@@ -8,9 +8,12 @@ without retrieval. It trains several adapters, so it is opt-in and says how long
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import replace
 
-from playground.claims.common import column, figure_json, interval, small_sample
+from llama_index.core.schema import TextNode
+
+from playground.claims.common import column, finish, interval, small_sample
 from playground.claims.lab import Lab
 from playground.claims.registry import Claim, ClaimResult, duration, register
 from playground.config import Progress
@@ -21,20 +24,24 @@ PRESET = "sample"  # the recipe and LoRA settings of the shipped fine-tune; step
 TRAIN_STEP_S = 2.0  # seconds a training step takes on 2 cores (sample preset: 125 steps in about 4 minutes)
 
 
-def _train(lab: Lab, share: float, progress: Progress) -> ModelInfo | None:
+def train_adapter(
+    lab: Lab, share: float, progress: Progress, nodes: Sequence[TextNode] | None = None, name: str = ""
+) -> ModelInfo | None:
+    """An adapter trained on ``share`` of the training data built from ``nodes`` (default: the index's chunks),
+    for ``ClaimsConfig.data_steps * share`` steps; kept in the lab's folder, not in the models folder."""
     from playground.finetune.dataset import Dataset, build_dataset
     from playground.finetune.pipeline import finetune, resolve_base
     from playground.finetune.settings import preset
 
     chosen = preset(PRESET)
-    dataset = build_dataset(lab.index.nodes, chosen.dataset, workspace=lab.workspace)
+    dataset = build_dataset(nodes or lab.index.nodes, chosen.dataset, workspace=lab.workspace)
     examples = list(dataset.examples)
     random.Random(0).shuffle(examples)
     keep = max(4, round(len(examples) * share))
     subset = Dataset(examples[:keep], dataset.settings, dataset.leakage, dataset.facts)
     steps = max(2, round(lab.config.data_steps * share))
     lora = replace(chosen.lora, max_steps=steps, epochs=max(chosen.lora.epochs, 1))
-    name = f"claims-data-{round(share * 100)}"
+    name = name or f"claims-data-{round(share * 100)}"
     out = lab.folder / "adapters"
     ft, result = finetune(
         subset,
@@ -72,7 +79,7 @@ def data_needs(lab: Lab, progress: Progress) -> ClaimResult | None:
         def step(f: float, m: str, i: int = i, share: float = share) -> None:
             progress((i + 0.7 * f) / len(shares), f"{share:.0%} of the data: {m}")
 
-        model = _train(lab, share, step)
+        model = train_adapter(lab, share, step)
         if model is None or lab.cancelled:
             return None
         trained = replace(lab, finetuned=model, _runs={})
@@ -157,16 +164,7 @@ def _figure(points: list[dict]) -> dict:
                 "arrayminus": [p[key]["mean"] - p[key]["low"] for p in points],
             },
         )
-    fig.update_layout(
-        title="Learning curve",
-        xaxis_title="training examples",
-        yaxis_title="share",
-        yaxis_tickformat=".0%",
-        height=340,
-        margin={"l": 40, "r": 10, "t": 50, "b": 40},
-        legend={"orientation": "h", "y": -0.25},
-    )
-    return figure_json(fig)
+    return finish(fig, "Learning curve", "share", xaxis_title="training examples", yaxis_tickformat=".0%")
 
 
 def _estimate(lab: Lab) -> float:

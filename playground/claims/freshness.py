@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import time
+from dataclasses import replace
+
 from playground.claims import changes
 from playground.claims.common import of, small_sample
+from playground.claims.hallucination import core_estimate
 from playground.claims.lab import Lab
 from playground.claims.registry import Claim, ClaimResult, duration, register
 from playground.compare import CONDITIONS, LABELS
 from playground.config import Progress
+from playground.evaluate.records import EvalRun
+from playground.index import PlaygroundIndex
 
 PREFER = ("ft", "ft+rag", "base+rag")  # facts the fine-tuned model knew show the claim best
 
@@ -29,6 +35,9 @@ def freshness(lab: Lab, progress: Progress) -> ClaimResult | None:
     after = changes.ask(lab, picked, index, "changed facts", CONDITIONS)
     if after is None:
         return None
+    retrained = _retrain(lab, picked, index, progress) if lab.config.retrain else None
+    if lab.config.retrain and retrained is None:
+        return None
     by_q = {r.qid: r for r in before.results}
     old_of = {p.question.qid: p for p in picked}
     counts: dict[str, dict[str, int]] = {}
@@ -47,13 +56,25 @@ def freshness(lab: Lab, progress: Progress) -> ClaimResult | None:
     ft_new = counts["ft"]["new_after"]
     verdict = "holds" if rag_new > ft_new else "does not hold" if rag_new == 0 else "depends"
     stats = index.stats
+    retrain_numbers: dict[str, float] | None = None
+    if retrained is not None:
+        seconds, run = retrained
+        absorbed = sum(changes.gave(r.answers["ft"].text, r.question.answer) for r in run.results if r.scored("ft"))
+        retrain_text = (
+            f"Retraining on the changed documents took {duration(seconds)} and absorbed {of(absorbed, n)} changes."
+        )
+        retrain_numbers = {"seconds": round(seconds, 1), "new_after": absorbed}
+    else:
+        retrain_text = (
+            "Retraining on the changed documents was not run (opt-in: ClaimsConfig.retrain, "
+            f"about {duration(_retrain_estimate(lab))} here)."
+        )
     summary = (
         f"Re-indexing absorbed the change in {duration(reindex_s)} ({stats.embedded} chunks embedded again, "
         f"{stats.reused} reused); asked again, Base+RAG gave the new value in {of(counts['base+rag']['new_after'], n)} "
         f"questions and Fine-tuned+RAG in {of(counts['ft+rag']['new_after'], n)}; the fine-tuned model alone gave "
         f"the old value in {of(counts['ft']['old_after'], n)} (it had given it before in "
-        f"{of(counts['ft']['old_before'], n)}) and the new one in {of(ft_new, n)}. Retraining on the changed "
-        "documents was not run (the Fine-tune page or `python -m playground finetune` does it; minutes)."
+        f"{of(counts['ft']['old_before'], n)}) and the new one in {of(ft_new, n)}. {retrain_text}"
     )
     rows = [
         {
@@ -85,7 +106,7 @@ def freshness(lab: Lab, progress: Progress) -> ClaimResult | None:
             "reused": stats.reused,
             "counts": counts,
             "changes": details,
-            "retrained": False,
+            "retrained": retrain_numbers,
         },
         rows=rows,
         notes=[
@@ -97,10 +118,32 @@ def freshness(lab: Lab, progress: Progress) -> ClaimResult | None:
     )
 
 
+def _retrain(
+    lab: Lab, picked: list[changes.Change], index: PlaygroundIndex, progress: Progress
+) -> tuple[float, EvalRun] | None:
+    """An adapter trained on the changed documents, and its answers to the changed facts (no retrieval)."""
+    from playground.claims.data_needs import train_adapter
+
+    started = time.perf_counter()
+    model = train_adapter(lab, 1.0, lambda f, m: progress(0.7 + 0.25 * f, f"Retraining: {m}"), index.nodes,
+                          name="claims-freshness-retrained")  # fmt: skip
+    if model is None:
+        return None
+    seconds = time.perf_counter() - started
+    run = changes.ask(replace(lab, finetuned=model, _runs={}), picked, index, "changed facts, retrained", ("ft",))
+    return None if run is None else (seconds, run)
+
+
+def _retrain_estimate(lab: Lab) -> float:
+    from playground.claims.data_needs import TRAIN_STEP_S
+
+    return lab.config.data_steps * TRAIN_STEP_S + 20
+
+
 def _figure(counts: dict[str, dict[str, int]], n: int) -> dict:
     import plotly.graph_objects as go
 
-    from playground.claims.common import figure_json
+    from playground.claims.common import finish
 
     fig = go.Figure()
     for key, title, color in (
@@ -110,20 +153,13 @@ def _figure(counts: dict[str, dict[str, int]], n: int) -> dict:
         fig.add_bar(
             x=[LABELS[c] for c in CONDITIONS], y=[counts[c][key] for c in CONDITIONS], name=title, marker_color=color
         )
-    fig.update_layout(
-        title=f"Answers to {n} changed facts",
-        barmode="group",
-        yaxis_title="answers",
-        height=340,
-        margin={"l": 40, "r": 10, "t": 50, "b": 40},
-        legend={"orientation": "h", "y": -0.2},
-    )
-    return figure_json(fig)
+    return finish(fig, f"Answers to {n} changed facts", "answers", barmode="group")
 
 
 def _estimate(lab: Lab) -> float:
     s = lab.answer_seconds()
-    return 20 + lab.config.changed_facts * (2 * s["plain"] + 2 * s["rag"])
+    retrain = _retrain_estimate(lab) if lab.config.retrain else 0
+    return 20 + retrain + lab.config.changed_facts * (2 * s["plain"] + 2 * s["rag"])
 
 
 register(
@@ -136,5 +172,6 @@ register(
         "(timed) and the four conditions are asked again: old and new values before and after.",
         freshness,
         _estimate,
+        shared=lambda lab: {"core": core_estimate(lab, lab.config.latency_questions)},
     )
 )

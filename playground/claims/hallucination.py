@@ -17,6 +17,7 @@ from playground.compare import CONDITIONS, LABELS
 from playground.config import Progress
 from playground.evaluate.questions import UNANSWERABLE, Question, QuestionSet
 from playground.evaluate.records import EvalRun
+from playground.evaluate.report import SMALL_SAMPLE
 
 # Invented names, checked against the corpus before use: a name a document holds is never used.
 INVENTED = (
@@ -116,6 +117,12 @@ def unanswerable_run(lab: Lab, progress: Progress) -> EvalRun | None:
     return lab.evaluation(unanswerable_set(lab), limit=0, progress=progress)
 
 
+def core_estimate(lab: Lab, n: int) -> float:
+    from playground.claims.evidence import _questions_estimate
+
+    return _questions_estimate(lab, n)
+
+
 def estimate_unanswerable(lab: Lab) -> float:
     s = lab.answer_seconds()
     return lab.config.unanswerable * (2 * s["plain"] + 2 * s["rag"])
@@ -153,9 +160,9 @@ def hallucination(lab: Lab, progress: Progress) -> ClaimResult | None:
         )
     reduces = above(fab["base"], fab["base+rag"]) and above(fab["ft"], fab["ft+rag"])
     worse = above(fab["base+rag"], fab["base"])
-    verdict = (
-        "holds" if reduces else "does not hold" if worse or fab["base+rag"].mean >= fab["base"].mean else "depends"
-    )
+    # "does not hold" needs evidence against: retrieval clearly worse, or no better on a sample big enough to tell.
+    no_better = fab["base+rag"].mean >= fab["base"].mean and n >= SMALL_SAMPLE
+    verdict = "holds" if reduces else "does not hold" if worse or no_better else "depends"
     summary = (
         f"On {n} unanswerable questions the models invented an answer in "
         + ", ".join(f"{LABELS[c]} {of(int(sum(invented[c])), len(invented[c]))}" for c in CONDITIONS)
@@ -210,6 +217,10 @@ register(
         "Held-out questions with their subject swapped for a name no document holds: refusals against invented "
         "answers per condition; on answerable questions, citations of passages the model was never shown.",
         hallucination,
-        lambda lab: estimate_unanswerable(lab),
+        lambda lab: 0.0,
+        shared=lambda lab: {
+            "unanswerable": estimate_unanswerable(lab),
+            "core": core_estimate(lab, lab.config.latency_questions),
+        },
     )
 )

@@ -44,9 +44,12 @@ class ClaimsConfig(_Config):
     latency_questions: int = _help(
         "Questions whose cost is measured (latency, cost); the first ones of the same evaluation.", 20
     )
-    unanswerable: int = _help("Questions made unanswerable by swapping in an entity no document names.", 16)
+    unanswerable: int = _help("Questions made unanswerable by swapping in an entity no document names.", 20)
     changed_facts: int = _help("Facts changed for the freshness experiment.", 3)
     contradicted: int = _help("Facts contradicted by an added document (retrieval-dependence).", 6)
+    retrain: bool = _help(
+        "Freshness: also train an adapter on the changed documents (data_steps steps; minutes) and ask it.", False
+    )
     general: int = _help("General-knowledge questions for forgetting (0 asks the whole shipped set).", 0)
     data_sizes: tuple[float, ...] = _help(
         "Shares of the training data for the data-needs learning curve (each trains an adapter).", (0.25, 0.5, 1.0)

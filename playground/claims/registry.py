@@ -62,8 +62,13 @@ class Claim:
     source: str
     experiment: str  # what is measured here, in a sentence or two
     run: Runner
-    estimate: Estimate  # seconds on this machine, before it runs
+    estimate: Estimate  # seconds on this machine for its own work, before it runs
     opt_in: bool = False  # long (trains adapters): "Run all" skips it
+    shared: Callable[[Lab], dict[str, float]] = lambda lab: {}  # evidence other claims reuse: name -> seconds
+
+    def seconds(self, lab: Lab) -> float:
+        """What running this claim alone takes here: its own work and the shared evidence it needs."""
+        return self.estimate(lab) + sum(self.shared(lab).values())
 
     def not_run(self, why: str) -> ClaimResult:
         return ClaimResult(self.id, "not run", why)
@@ -173,7 +178,13 @@ def run_claims(
 
 
 def estimate(lab: Lab, ids: Iterable[str]) -> float:
-    return sum(CLAIMS[i].estimate(lab) for i in ids)
+    """Seconds to run ``ids`` here: each claim's own work, plus each piece of shared evidence once (the largest)."""
+    own, shared = 0.0, dict[str, float]()
+    for i in ids:
+        own += CLAIMS[i].estimate(lab)
+        for name, seconds in CLAIMS[i].shared(lab).items():
+            shared[name] = max(shared.get(name, 0.0), seconds)
+    return own + sum(shared.values())
 
 
 def duration(seconds: float) -> str:
