@@ -12,6 +12,7 @@ navigation = st.navigation(
         st.Page("pages/documents.py", title="Documents", icon=":material/description:"),
         st.Page("pages/models.py", title="Models", icon=":material/memory:"),
         st.Page("pages/compare.py", title="Compare", icon=":material/compare:"),
+        st.Page("pages/claims.py", title="Claims", icon=":material/fact_check:"),
         st.Page("pages/finetune.py", title="Fine-tune", icon=":material/model_training:"),
         st.Page("pages/evaluate.py", title="Evaluate", icon=":material/monitoring:"),
     ]

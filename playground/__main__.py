@@ -5,6 +5,7 @@
     python -m playground models [--json]
     python -m playground eval --docs sample_docs --questions sample_docs/questions.jsonl [--limit N] [--json]
     python -m playground finetune --docs sample_docs [--preset sample] [--base M] [--register-ollama [NAME]]
+    python -m playground claims --docs sample_docs [--claim ID ...] [--finetuned M] [--json] [--report FILE]
 
 Progress goes to stderr, results to stdout; errors print one line and exit 2.
 """
@@ -72,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_eval_parser(sub)
     _add_finetune_parser(sub)
     _add_store_parser(sub)
+    _add_claims_parser(sub)
     return parser
 
 
@@ -483,6 +485,82 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_claims_parser(sub: Any) -> None:
+    from playground.claims import CLAIMS, ClaimsConfig
+
+    p = sub.add_parser("claims", help="test what articles claim about RAG and fine-tuning on these documents")
+    p.add_argument("--docs", required=True, type=Path, help="folder (or one file) of documents")
+    p.add_argument(
+        "--claim",
+        action="append",
+        choices=list(CLAIMS),
+        help="a claim to test (repeat for several; default: every claim but the opt-in data-needs)",
+    )
+    p.add_argument("--questions", type=Path, help="held-out question file (default: questions.jsonl in --docs)")
+    p.add_argument("--base", help="base model id or name (default: the embedded SmolLM2)")
+    p.add_argument("--finetuned", help=FINETUNED_HELP)
+    for name in (
+        "questions",
+        "latency_questions",
+        "unanswerable",
+        "changed_facts",
+        "contradicted",
+        "general",
+        "max_tokens",
+    ):
+        flag = "--n-questions" if name == "questions" else f"--{name.replace('_', '-')}"
+        p.add_argument(
+            flag, dest=f"n_{name}", type=int, default=getattr(ClaimsConfig(), name), help=ClaimsConfig.help(name)
+        )
+    p.add_argument("--retrain", dest="n_retrain", action="store_true", help=ClaimsConfig.help("retrain"))
+    p.add_argument("--rerun", action="store_true", help="run again even where a stored result exists")
+    p.add_argument("--workspace", help="workspace name for the index and stored results (default: the folder's name)")
+    p.add_argument("--report", type=Path, metavar="FILE", help="also write the report (.html, .md or .json)")
+    _add_retrieval_args(p)
+    p.add_argument("--embed-model", default="all-MiniLM-L6-v2", help="embedding model (see retrieve --help)")
+    p.add_argument("--no-ollama", action="store_true", help="use only the embedded engine")
+    p.add_argument("--json", action="store_true", help='print {"claims": [...], "config": {...}} instead of a table')
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+
+
+def cmd_claims(args: argparse.Namespace) -> int:
+    from playground.claims import CLAIMS, ClaimsConfig, Lab, duration, estimate, report_json, run_claims, write_report
+    from playground.evaluate.questions import load_question_file
+
+    progress = (lambda f, m: None) if args.quiet else _progress
+    catalogue = _catalogue(args.no_ollama)
+    catalogue.resolve(args.base)  # a wrong model name fails before the index is built
+    files, index = _index(args)
+    base, finetuned = _models(args, catalogue, index)
+    questions_file = args.questions or (args.docs / "questions.jsonl" if args.docs.is_dir() else None)
+    config = ClaimsConfig(**{k[2:]: v for k, v in vars(args).items() if k.startswith("n_")})
+    lab = Lab(
+        index.workspace,
+        [f for f in files if f.ok],
+        index,
+        catalogue,
+        base,
+        finetuned,
+        config=config,
+        retrieval=_retrieval(args),
+        questions=load_question_file(questions_file) if questions_file and questions_file.is_file() else None,
+    )
+    ids = args.claim or [c.id for c in CLAIMS.values() if not c.opt_in]
+    if not args.quiet:
+        print(f"Testing {len(ids)} claim(s); about {duration(estimate(lab, ids))} on this machine", file=sys.stderr)
+    results = run_claims(lab, ids, progress, rerun=args.rerun)
+    if args.report:
+        write_report(lab, results, args.report)
+        if not args.quiet:
+            print(f"Report written to {args.report}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(report_json(lab, results), indent=2, default=str, ensure_ascii=False))
+        return 0
+    for r in results:
+        print(f"{r.id:22} {r.verdict:14} {r.summary}\n")
+    return 0
+
+
 def _add_store_parser(sub: Any) -> None:
     p = sub.add_parser("store", help="show or set where a workspace's index keeps its vectors (embedded or Chroma)")
     p.add_argument("--workspace", required=True, help="workspace name (for --docs FOLDER, the folder's name)")
@@ -524,6 +602,7 @@ def main(argv: list[str] | None = None) -> int:
         "eval": cmd_eval,
         "finetune": cmd_finetune,
         "store": cmd_store,
+        "claims": cmd_claims,
     }[args.command]
     try:
         return handler(args)

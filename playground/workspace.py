@@ -39,8 +39,10 @@ from playground.documents import (
     reader,
     upload_name,
 )
+from playground.edits import FactEdit, apply_edits, passages_with
 from playground.errors import DocumentError, IndexStoreError, WorkspaceError
 from playground.storage import guarded, make_dir, write_atomic
+from playground.style import StyleRule
 
 SAMPLE = "sample"
 SAMPLE_DOCS = Path(__file__).resolve().parents[1] / "sample_docs"
@@ -133,8 +135,30 @@ class Workspace:
             )
 
     def documents(self) -> list[LoadedFile]:
-        """The workspace's documents, parsed (an empty list for a new workspace)."""
-        return load_folder(self.docs_dir) if self.docs_dir.is_dir() else []
+        """The workspace's documents, parsed, with its fact edits applied (an empty list for a new workspace)."""
+        files = load_folder(self.docs_dir) if self.docs_dir.is_dir() else []
+        live = [e for e in self.edits() if e.file_name in passages_with(files, e.old)]  # stale ones no longer apply
+        return apply_edits(files, live) if live else files
+
+    @property
+    def _edits_path(self) -> Path:
+        return self.dir / "edits.json"
+
+    def edits(self) -> list[FactEdit]:
+        """The fact edits in force (see :mod:`playground.edits`); the files on disk stay as uploaded."""
+        try:
+            return [FactEdit(**row) for row in json.loads(self._edits_path.read_text(encoding="utf-8"))]
+        except (OSError, ValueError, TypeError):
+            return []
+
+    def add_edit(self, edit: FactEdit) -> None:
+        """Change a fact in one document's text; :meth:`clear_edits` puts the original back."""
+        apply_edits(self.documents(), [edit])  # refuses an edit whose text is not there, before it is kept
+        self.create()
+        write_atomic(self._edits_path, json.dumps([e.as_dict() for e in [*self.edits(), edit]], indent=2))
+
+    def clear_edits(self) -> None:
+        self._edits_path.unlink(missing_ok=True)
 
     def _paths(self) -> list[Path]:
         """The document files; hidden ones (a write in progress) are not documents."""
@@ -147,7 +171,8 @@ class Workspace:
 
     def signature(self) -> tuple[tuple[str, int, int], ...]:
         """Names, sizes and modification times of the documents: a cheap key that changes when they do."""
-        return tuple((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in self._paths())
+        edits = [self._edits_path] if self._edits_path.is_file() else []  # an edit changes the documents too
+        return tuple((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in [*self._paths(), *edits])
 
     def add(self, files: Iterable[tuple[str, bytes]]) -> list[LoadedFile]:
         """Parse uploads and keep those that parse; each result says ok or why not. Same name replaces.
@@ -213,15 +238,30 @@ class Workspace:
             raise DocumentError(name, "not in this workspace (already removed?)")
         path.unlink()
 
-    def chunk_settings(self) -> ChunkSettings:
+    def _settings(self) -> dict[str, Any]:
         path = self.dir / "settings.json"
         if not path.is_file():
-            return ChunkSettings()
-        return ChunkSettings(**json.loads(path.read_text(encoding="utf-8")).get("chunk", {}))
+            return {}
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return data if isinstance(data, dict) else {}
+
+    def _save_settings(self, part: str, values: dict[str, Any]) -> None:
+        """Replace one part of ``settings.json`` (chunking, house style), keeping the others."""
+        self.create()
+        write_atomic(self.dir / "settings.json", json.dumps({**self._settings(), part: values}, indent=2))
+
+    def chunk_settings(self) -> ChunkSettings:
+        return ChunkSettings(**self._settings().get("chunk", {}))
 
     def save_chunk_settings(self, settings: ChunkSettings) -> None:
-        self.create()
-        write_atomic(self.dir / "settings.json", json.dumps({"chunk": settings.as_dict()}, indent=2))
+        self._save_settings("chunk", settings.as_dict())
+
+    def style_rule(self) -> StyleRule:
+        """The house style answers are checked against (the fine-tuning lab's form unless the workspace sets one)."""
+        return StyleRule(**self._settings().get("style", {}))
+
+    def save_style_rule(self, rule: StyleRule) -> None:
+        self._save_settings("style", rule.as_dict())
 
     def chunks(self, files: list[LoadedFile] | None = None) -> list[TextNode]:
         """The chunks the current settings make (for browsing; no embedding)."""

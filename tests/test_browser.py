@@ -96,3 +96,32 @@ def test_a_newcomer_reaches_four_answers_with_sources_in_one_click_and_one_quest
         channels = [int(v) for v in re.findall(r"\d+", background)[:3]]
         assert sum(channels) < 3 * 80, f"dark mode shows a dark page, not {background}"
         page.screenshot(path=str(shots / "compare-dark.png"))
+
+        # Freshness: the fact the question asks about gets a new value; the index is updated and the question asked
+        # again. The RAG cards read the new value from their passages; the model-only cards cannot see it.
+        page.emulate_media(color_scheme="light")
+        page.get_by_text("Change a fact in the documents (freshness)").click()
+        page.get_by_label("Text to change").fill("2 October 2023")
+        page.get_by_label("New text").fill("14 November 2025")
+        page.get_by_role("button", name="Change it and ask again").click()
+        page.get_by_text("Before and after the change").wait_for(timeout=420_000)
+        after = cards(page)
+        assert all("14 November 2025" in after[label] for label in ("Base+RAG", "Fine-tuned+RAG")), after
+        assert all("14 November 2025" not in after[label] for label in ("Base", "Fine-tuned")), after
+        page.screenshot(path=str(shots / "freshness.png"), full_page=True)
+        page.get_by_role("button", name="Undo every change").click()
+        page.get_by_text("Changes in force").wait_for(state="detached", timeout=60_000)
+
+        # Claims: one cheap claim end to end, its verdict with numbers, still there after a reload.
+        page.get_by_role("link", name="Claims").click()
+        page.get_by_text("House style of this workspace").wait_for(timeout=120_000)
+        page.get_by_label("Held-out questions").fill("2")
+        page.get_by_label("Held-out questions").press("Enter")
+        page.wait_for_timeout(1000)
+        page.locator(".st-key-run-consistency button").click()
+        page.get_by_text("House style (Answer:").first.wait_for(timeout=420_000)
+        verdict = page.get_by_text(re.compile(r"consistency · (holds|does not hold|depends)")).first.inner_text()
+        page.screenshot(path=str(shots / "claims.png"), full_page=True)
+        page.reload()
+        page.get_by_text(verdict).first.wait_for(timeout=120_000)
+        assert page.get_by_text("Measured in").count() >= 1

@@ -120,6 +120,7 @@ class Summary:
     notes: list[str] = field(default_factory=list)
     behaviour: dict[str, dict[str, Interval]] = field(default_factory=dict)  # key -> condition -> rate
     style: str = ""  # the house style rule, in words
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "run_id": self.run_id,

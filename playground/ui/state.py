@@ -15,6 +15,7 @@ import streamlit as st
 
 from playground import config
 from playground.config import Progress
+from playground.documents import LoadedFile
 from playground.errors import WorkspaceError
 from playground.index import PlaygroundIndex
 from playground.index import index_state as saved_index_state
@@ -138,6 +139,12 @@ def documents() -> dict[str, str]:
     """The current workspace's readable documents: file name -> sha256 (parsed once, cached)."""
     ws = workspace()
     return {f.file_name: f.sha256 for f in cache.workspace_documents(ws.name, ws.signature()) if f.ok}
+
+
+def loaded_files() -> list[LoadedFile]:
+    """The current workspace's readable documents, parsed (cached by their signature)."""
+    ws = workspace()
+    return [f for f in cache.workspace_documents(ws.name, ws.signature()) if f.ok]
 
 
 def questions() -> list[dict[str, str]]:
