@@ -92,7 +92,17 @@ def main() -> None:
     parser.add_argument("--scale", action="store_true", help="only the index at 1k, 10k and 100k chunks, per store")
     parser.add_argument("--scale-sizes", default="1000,10000,100000", metavar="N,N", help="chunk counts for --scale")
     parser.add_argument("--hostile", action="store_true", help="only the hostile-input suite: crashes, time, memory")
+    parser.add_argument("--retrieval", action="store_true", help="only retrieval quality, lever by lever, 2 corpora")
     args = parser.parse_args()
+    if args.retrieval:
+        from bench import log
+        from bench.retrieval import retrieval_table, run_retrieval
+
+        measured = run_retrieval(log=log)
+        print(retrieval_table(measured))
+        if args.json:
+            args.json.write_text(json.dumps(measured, indent=1))
+        return
     if args.hostile:
         from bench import log
         from bench.faults import faults_table, run_faults

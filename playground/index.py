@@ -41,9 +41,10 @@ import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.schema import MetadataMode, TextNode
 
-from playground.config import ChunkSettings, Progress, RetrievalSettings, no_progress
+from playground.config import ChunkSettings, Progress, RetrievalSettings, _Config, _help, _require, no_progress
 from playground.documents import LoadedFile, apply_budgets, chunk
 from playground.errors import IndexStoreError
+from playground.outline import Outline, context_header
 from playground.storage import replace_dir, write_atomic
 from playground.vectorstores import (
     ChromaStore,
@@ -67,6 +68,31 @@ BM25_DEPTH = 100  # BM25 candidates read before the zero scores are dropped and 
 CHUNKS_FILE, OFFSETS_FILE, ROWS_FILE, BM25_DIR = "chunks.jsonl", "chunks.offsets.npy", "rows.json", "bm25"
 
 Item = TypeVar("Item", bound=Hashable)
+
+
+@dataclass(frozen=True)
+class SearchRecipe(_Config):
+    """How an index makes its chunks findable beyond their bare text; saved with the index and part of its key.
+
+    The defaults are what retrieval measured best with (``python -m bench --retrieval``).
+    """
+
+    headers: str = _help(
+        "A contextual header each chunk is embedded and BM25-indexed under: its document's title ('title'), "
+        "title and section ('section'), or none ('none').",
+        "title",  # the title told overlapping documents apart; section paths, shared by them, blurred them
+    )
+    stem: bool = _help("BM25 matches English word stems (configure, configured, configuring).", True)
+    stopwords: bool = _help("BM25 leaves out English stop words (the, of, is) from the chunks.", True)
+    query_prefix: str = _help("Text put before a question before it is embedded, for models trained so.", "")
+    passage_prefix: str = _help("Text put before a chunk before it is embedded, for models trained so.", "")
+
+    def __post_init__(self) -> None:
+        _require(self.headers in HEADERS, "SearchRecipe", "headers", self.headers, f"must be one of {HEADERS}")
+
+
+HEADERS = ("none", "title", "section")
+LEGACY_RECIPE = {"headers": "none"}  # what an index saved before recipes were recorded was made with
 
 
 @dataclass(frozen=True)
@@ -192,16 +218,20 @@ class _Lexical:
     words, as there; the index has none to match them).
     """
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, recipe: SearchRecipe):
         import bm25s
 
         self._bm25 = bm25s.BM25.load(str(folder / BM25_DIR), mmap=True)
+        self._stem = recipe.stem
 
     @staticmethod
-    def save(folder: Path, texts: list[str]) -> None:
+    def save(folder: Path, texts: list[str], recipe: SearchRecipe) -> None:
         import bm25s
 
-        tokens = bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer(), show_progress=False)
+        stemmer = _stemmer() if recipe.stem else None
+        tokens = bm25s.tokenize(
+            texts, stopwords="en" if recipe.stopwords else None, stemmer=stemmer, show_progress=False
+        )
         bm25 = bm25s.BM25()
         bm25.index(tokens, show_progress=False)
         bm25.save(str(folder / BM25_DIR))
@@ -210,7 +240,8 @@ class _Lexical:
         """The ``k`` best-scoring rows, best first, with their BM25 scores (0 where no term matches)."""
         import bm25s
 
-        terms = bm25s.tokenize(question, stemmer=_stemmer(), return_ids=False, show_progress=False)[0]
+        stemmer = _stemmer() if self._stem else None
+        terms = bm25s.tokenize(question, stemmer=stemmer, return_ids=False, show_progress=False)[0]
         ids = self._bm25.get_tokens_ids(terms)  # terms the chunks never use count for nothing
         if not ids:
             return [], []
@@ -232,8 +263,23 @@ def _stemmer() -> Any:
 
 
 def embed_text(node: TextNode) -> str:
-    """What a chunk is embedded and BM25-indexed by: its text, with the metadata it lets the embedding see."""
+    """What a chunk is BM25-indexed (and, after the recipe's passage prefix, embedded) by: its text, with the
+    metadata it lets the embedding see (its contextual header, when the recipe adds one)."""
     return node.get_content(metadata_mode=MetadataMode.EMBED)
+
+
+def add_headers(nodes: Sequence[TextNode], files: Sequence[LoadedFile], *, section: bool = False) -> None:
+    """Give each chunk its document's title (and, with ``section``, its section path) as ``context``
+    metadata, which the embedding and BM25 see (``embed_text``) and prompts do not; the text is unchanged."""
+    outlines = {d.id_: Outline(d.text, f.file_name) for f in files for d in f.documents}
+    for node in nodes:
+        found = outlines.get(node.ref_doc_id or "")
+        if found is None:
+            continue
+        path = found.section(node.start_char_idx or 0) if section else []
+        node.metadata["context"] = context_header(found.title, path)
+        node.excluded_llm_metadata_keys = [*node.excluded_llm_metadata_keys, "context"]
+        node.metadata_template = "{value}"  # the header line itself, not "context: ..."
 
 
 @dataclass
@@ -250,6 +296,7 @@ class PlaygroundIndex:
     _store: VectorStore = field(repr=False)
     _nodes: _Nodes = field(repr=False)
     _lexical: _Lexical = field(repr=False)
+    recipe: SearchRecipe = field(default_factory=SearchRecipe)
 
     @property
     def nodes(self) -> Sequence[TextNode]:
@@ -261,7 +308,7 @@ class PlaygroundIndex:
         settings = settings or RetrievalSettings()
         if not question.strip():
             return []
-        query = unit_rows(self.embed_model.get_query_embedding(question))[0]
+        query = unit_rows(self.embed_model.get_query_embedding(self.recipe.query_prefix + question))[0]
         return self.search(question, query, settings)
 
     def search(self, question: str, query: np.ndarray, settings: RetrievalSettings) -> list[Hit]:
@@ -314,8 +361,10 @@ class PlaygroundIndex:
         return self._store.vectors([self._chunks.row(node_id)])[0].tolist()
 
 
-def reciprocal_rank_fusion(rankings: Sequence[Sequence[Item]], k: int = 60) -> list[tuple[Item, float]]:
-    """Fuse rankings: each item scores ``sum(1 / (k + rank))``, normalised so 1.0 means first everywhere.
+def reciprocal_rank_fusion(
+    rankings: Sequence[Sequence[Item]], k: int = 60, weights: Sequence[float] | None = None
+) -> list[tuple[Item, float]]:
+    """Fuse rankings: each item scores ``sum(weight / (k + rank))``, normalised so 1.0 means first everywhere.
 
     Written here rather than taken from LlamaIndex's ``QueryFusionRetriever``: that one fixes ``k`` at 60
     (``RetrievalSettings.rrf_k`` would do nothing), counts ranks from 0, merges chunks by text hash (two
@@ -329,12 +378,15 @@ def reciprocal_rank_fusion(rankings: Sequence[Sequence[Item]], k: int = 60) -> l
     [('x', 1.0), ('y', 0.9839)]
     >>> reciprocal_rank_fusion([])
     []
+    >>> reciprocal_rank_fusion([["a", "b"], ["b", "a"]], k=1, weights=[1.0, 3.0])
+    [('b', 0.9167), ('a', 0.75)]
     """
+    weights = list(weights) if weights is not None else [1.0] * len(rankings)
     scores: dict[Item, float] = {}
-    for ranking in rankings:
+    for ranking, weight in zip(rankings, weights, strict=True):
         for rank, item in enumerate(ranking, start=1):
-            scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
-    best = len(rankings) / (k + 1) if rankings else 1.0
+            scores[item] = scores.get(item, 0.0) + weight / (k + rank)
+    best = sum(weights) / (k + 1) if rankings else 1.0
     fused = sorted(scores.items(), key=lambda kv: -kv[1])  # stable: ties keep first-seen order
     return [(item, round(score / best, 4)) for item, score in fused]
 
@@ -353,7 +405,11 @@ def cosine(a: Sequence[float], b: Sequence[float]) -> float:
 
 
 def index_key(
-    files: dict[str, str], chunk_settings: ChunkSettings, embed_model_name: str, store: str = "embedded"
+    files: dict[str, str],
+    chunk_settings: ChunkSettings,
+    embed_model_name: str,
+    store: str = "embedded",
+    recipe: SearchRecipe | None = None,
 ) -> str:
     """Content hash of everything an index depends on; file order does not matter.
 
@@ -371,6 +427,7 @@ def index_key(
         "chunk": chunk_settings.as_dict(),
         "embed": embed_model_name,
         "store": store,
+        "recipe": (recipe or SearchRecipe()).as_dict(),
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -383,11 +440,13 @@ def build_index(
     workspace: str = "default",
     progress: Progress = no_progress,
     vector_store: VectorStoreSettings | None = None,
+    recipe: SearchRecipe | None = None,
 ) -> PlaygroundIndex:
     """Load the index for these files if it was saved before, else build it (reusing what it can) and save it.
 
     ``vector_store``: where the vectors go; by default the workspace's setting (the embedded store unless
-    the workspace was pointed at a Chroma server).
+    the workspace was pointed at a Chroma server). ``recipe``: how chunks are made findable (the measured
+    defaults unless an experiment says otherwise).
     """
     chunk_settings = chunk_settings or ChunkSettings()
     store = vector_store or workspace_vector_store(workspace)
@@ -401,7 +460,8 @@ def build_index(
         reasons = "; ".join(f"{f.file_name}: {f.error}" for f in refused) or "no files were given"
         raise IndexStoreError(f"no readable documents to index ({reasons})")
     file_shas = {f.file_name: f.sha256 for f in good}
-    key = index_key(file_shas, chunk_settings, embed_model.model_name, store.kind)
+    recipe = recipe or SearchRecipe()
+    key = index_key(file_shas, chunk_settings, embed_model.model_name, store.kind, recipe)
     ws = workspace_dir(workspace)
     target = ws / "indexes" / key
     if (target / "manifest.json").exists():
@@ -416,7 +476,7 @@ def build_index(
             progress(1.0, f"Loaded {loaded.stats.chunks} chunks from the saved index")
             return loaded
 
-    previous = _reusable_previous(ws, chunk_settings, embed_model, store, progress)
+    previous = _reusable_previous(ws, chunk_settings, embed_model, store, recipe, progress)
     reused: list[TextNode] = []
     reused_vectors = np.zeros((0, 0), dtype=np.float32)
     todo = good
@@ -432,10 +492,13 @@ def build_index(
 
     progress(0.02, f"Chunking {len(todo)} file(s)")
     new_nodes = chunk(todo, chunk_settings)
+    if recipe.headers != "none":
+        add_headers(new_nodes, todo, section=recipe.headers == "section")
     new_vectors: list[np.ndarray] = []  # float32 per batch: Python floats would take 6x the memory
     for start in range(0, len(new_nodes), EMBED_BATCH):
         batch = new_nodes[start : start + EMBED_BATCH]
-        new_vectors.append(unit_rows(embed_model.get_text_embedding_batch([embed_text(n) for n in batch])))
+        texts = [recipe.passage_prefix + embed_text(n) for n in batch]
+        new_vectors.append(unit_rows(embed_model.get_text_embedding_batch(texts)))
         done = start + len(batch)
         progress(0.05 + 0.85 * done / max(len(new_nodes), 1), f"Embedded {done}/{len(new_nodes)} chunks")
 
@@ -459,7 +522,13 @@ def build_index(
         vector_store=store.describe(),
     )
     progress(0.93, f"Saving the index ({store.describe()})")
-    manifest = {"files": file_shas, "stats": asdict(stats), "format": FORMAT_VERSION, "store": asdict(store)}
+    manifest = {
+        "files": file_shas,
+        "stats": asdict(stats),
+        "format": FORMAT_VERSION,
+        "store": asdict(store),
+        "recipe": recipe.as_dict(),
+    }
     _save(target, nodes, [f.file_name for f in good], matrix, manifest, store, collection_name(ws, ws.name, key))
     _set_latest(ws, key)
     _prune(ws / "indexes", keep=key)
@@ -485,7 +554,7 @@ def index_state(
     good = {f.file_name: f.sha256 for f in budgeted if f.ok}  # as build_index keeps them
     indexes = workspace_dir(workspace) / "indexes"
     store = workspace_vector_store(workspace).kind
-    key = index_key(good, chunk_settings, embed_model_name, store) if good else ""
+    key = index_key(good, chunk_settings, embed_model_name, store, SearchRecipe()) if good else ""
     if key and (indexes / key / "manifest.json").is_file():
         return "current"
     return "stale" if indexes.is_dir() and any(indexes.glob("*/manifest.json")) else "none"
@@ -530,7 +599,8 @@ def _load(
             old = manifest.get("format", 1)
             raise IndexStoreError(f"it was saved by an earlier version of the playground (format {old})")
         chunks = _Chunks(path)
-        lexical = _Lexical(path)
+        recipe = SearchRecipe(**manifest.get("recipe", LEGACY_RECIPE))
+        lexical = _Lexical(path, recipe)
         saved = VectorStoreSettings(**manifest.get("store", {}))
         url = saved.url
         if saved.kind == "chroma":
@@ -553,7 +623,7 @@ def _load(
     stats.seconds = round(time.perf_counter() - started, 3)
     nodes = _Nodes(chunks, made)
     return PlaygroundIndex(
-        path.name, path, workspace, manifest["files"], stats, embed_model, chunks, vectors, nodes, lexical
+        path.name, path, workspace, manifest["files"], stats, embed_model, chunks, vectors, nodes, lexical, recipe
     )
 
 
@@ -571,7 +641,7 @@ def _save(
 
     def fill(tmp: Path) -> None:
         _Chunks.save(tmp, nodes, file_names)
-        _Lexical.save(tmp, [embed_text(n) for n in nodes])
+        _Lexical.save(tmp, [embed_text(n) for n in nodes], SearchRecipe(**manifest["recipe"]))
         if store.kind == "chroma":
             ChromaStore.create(store.url, collection, nodes, matrix)
             created.append(collection)
@@ -607,6 +677,7 @@ def _reusable_previous(
     chunk_settings: ChunkSettings,
     embed_model: BaseEmbedding,
     store: VectorStoreSettings,
+    recipe: SearchRecipe,
     progress: Progress,
 ) -> PlaygroundIndex | None:
     key = _latest_key(ws)
@@ -628,6 +699,7 @@ def _reusable_previous(
     same = (
         previous.stats.embed_model == embed_model.model_name
         and previous.stats.chunk_settings == chunk_settings.as_dict()
+        and previous.recipe == recipe  # another recipe embeds other text: its vectors would not fit
     )
     return previous if same else None
 
@@ -661,6 +733,7 @@ __all__ = [
     "Hit",
     "IndexStats",
     "PlaygroundIndex",
+    "SearchRecipe",
     "build_index",
     "embed_text",
     "index_key",
