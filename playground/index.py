@@ -50,6 +50,7 @@ from playground.vectorstores import (
     ChromaStore,
     MatrixStore,
     StoreMissing,
+    StoreUnavailable,
     VectorStore,
     VectorStoreSettings,
     collection_name,
@@ -609,8 +610,8 @@ def _load(
         else:
             vectors = MatrixStore.load(path)
     except IndexStoreError as err:
-        if isinstance(err, StoreMissing):
-            raise
+        if isinstance(err, StoreMissing | StoreUnavailable):
+            raise  # the index is sound; its server is empty or down, which the message says
         raise IndexStoreError(f"the saved index at {path} cannot be used: {err}; delete it to rebuild") from err
     except Exception as err:  # a damaged save must say so, not surface as a KeyError deep in numpy or json
         raise IndexStoreError(

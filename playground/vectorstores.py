@@ -275,6 +275,10 @@ class StoreMissing(IndexStoreError):
     """A saved index's vectors are no longer where it left them (e.g. a new, empty Chroma server)."""
 
 
+class StoreUnavailable(IndexStoreError):
+    """The vector store's server does not answer; the message names it and how to start one."""
+
+
 def _client(url: str) -> Any:
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")  # nothing leaves the machine
     import chromadb
@@ -308,7 +312,7 @@ def _translated(url: str) -> Iterator[None]:
     except Exception as err:
         text = str(err) or type(err).__name__
         if "connect" in text.lower() or type(err).__name__ in ("ConnectError", "ConnectTimeout", "ReadTimeout"):
-            raise IndexStoreError(
+            raise StoreUnavailable(
                 f"cannot reach the Chroma server at {url}: start one with `chroma run --path <folder> --port "
                 f"{(_host_port(url) or ('', 8000, False))[1]}`, or switch the workspace back to the embedded "
                 "store (`python -m playground store --workspace <name> --embedded`)"
@@ -321,6 +325,7 @@ __all__ = [
     "ChromaStore",
     "MatrixStore",
     "StoreMissing",
+    "StoreUnavailable",
     "VectorStore",
     "VectorStoreSettings",
     "collection_name",

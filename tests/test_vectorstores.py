@@ -85,6 +85,10 @@ def test_a_new_empty_chroma_server_gets_the_index_built_again(chroma, embed_mode
         assert again.key == first.key and again.stats.status == "built"
         assert any("no collection" in m for m in said), said
         assert again.retrieve("Who founded Nightwren?")
+    # That server stopped: its index is sound, so the message is about the server, not a damaged save.
+    with pytest.raises(IndexStoreError, match=r"cannot reach the Chroma server .*chroma run") as stopped:
+        build_index(files, embed_model=embed_model, workspace="m", vector_store=moved)
+    assert "delete" not in str(stopped.value)
 
 
 def _free_port() -> int:
