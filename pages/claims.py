@@ -145,7 +145,7 @@ if results:
 for claim in CLAIMS.values():
     result = results.get(claim.id)
     with st.container(border=True):
-        head, button = st.columns([5, 1])
+        head = button = st  # one column: the Run button keeps its label on a narrow screen
         verdict = result.verdict if result else "not run"
         head.markdown(f"{VERDICT_ICONS[verdict]} **{claim.id}** · {verdict}")
         head.markdown(f"> {ui.plain(claim.claim)}")
