@@ -123,7 +123,9 @@ if "compare_shown" in st.session_state:
     shown = st.session_state["compare_shown"]
     ui.set_question_link(shown.question)  # navigation drops the URL's parameters: the link stays a link
     if shown.gold is not None:
-        st.caption(f"Expected answer (from the workspace's question set): {ui.cards.plain(shown.gold)}")
+        changed = shown.gold != gold_answer(shown.question, rows)  # a fact edit below changed the expected value
+        where = "the workspace's question set, as changed below" if changed else "from the workspace's question set"
+        st.caption(f"Expected answer ({where}): {ui.cards.plain(shown.gold)}")
     st.info(ui.cards.plain(shown.reading()), icon=":material/lightbulb:")
     if any(r.metrics for r in shown.results):
         st.plotly_chart(cost_figure(shown.results), width="stretch")
