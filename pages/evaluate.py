@@ -236,7 +236,11 @@ for cell, condition in zip(ui.cards.grid(), CONDITIONS, strict=True):
         scores = row.answers[condition].scores
         verdict = None
         if scores:
-            shown = " · ".join(f"{METRICS[k]} {v:.2f}" for k, v in vars(scores).items() if v is not None)
+            shown = " · ".join(
+                f"{title} {v:.2f}" for k, title in METRICS.items() if (v := getattr(scores, k)) is not None
+            )
+            if scores.refused:
+                shown += f" · declines ({scores.refusal})"
             verdict = f"{':material/check_circle: right' if scores.correct else ':material/cancel: wrong'} · {shown}"
         ui.cards.card(result, key=f"eval-{condition}", verdict=verdict)
 
