@@ -366,7 +366,7 @@ class OpenAIBackend:
             events = self._stream(body)
             try:
                 first = next(events, None)
-            except httpx.RemoteProtocolError:
+            except (httpx.RemoteProtocolError, httpx.ReadError):  # a pooled connection the server closed
                 if "connection" in retried:
                     raise
                 retried.add("connection")
