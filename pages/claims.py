@@ -145,17 +145,16 @@ if results:
 for claim in CLAIMS.values():
     result = results.get(claim.id)
     with st.container(border=True):
-        head = button = st  # one column: the Run button keeps its label on a narrow screen
         verdict = result.verdict if result else "not run"
-        head.markdown(f"{VERDICT_ICONS[verdict]} **{claim.id}** · {verdict}")
-        head.markdown(f"> {ui.plain(claim.claim)}")
-        head.caption(f"Source: {ui.plain(claim.source)}")
-        head.caption(
+        st.markdown(f"{VERDICT_ICONS[verdict]} **{claim.id}** · {verdict}")
+        st.markdown(f"> {ui.plain(claim.claim)}")
+        st.caption(f"Source: {ui.plain(claim.source)}")
+        st.caption(
             f"{ui.plain(claim.experiment)} About {duration(claim.seconds(lab))} here"
             + (" (opt-in: it trains adapters)." if claim.opt_in else ".")
         )
         label = "Run again" if result else "Run"
-        if button.button(label, key=f"run-{claim.id}", icon=":material/play_arrow:"):
+        if st.button(label, key=f"run-{claim.id}", icon=":material/play_arrow:"):
             run([claim.id], rerun=result is not None and sizes.get(claim.id) == config.as_dict())
             st.rerun()
         if result is None:

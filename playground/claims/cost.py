@@ -8,10 +8,10 @@ from pathlib import Path
 
 from playground.claims.common import column, interval
 from playground.claims.hallucination import core_estimate
-from playground.claims.lab import Lab
+from playground.claims.lab import Lab, chunking
 from playground.claims.registry import Claim, ClaimResult, duration, register
 from playground.compare import CONDITIONS, LABELS
-from playground.config import ChunkSettings, Progress
+from playground.config import Progress
 from playground.index import build_index
 from playground.workspace import workspace_dir
 
@@ -57,7 +57,7 @@ def cost(lab: Lab, progress: Progress) -> ClaimResult | None:
     index = build_index(
         lab.files,
         embed_model=lab.index.embed_model,
-        chunk_settings=_chunks(lab),
+        chunk_settings=chunking(lab.index),
         workspace=fresh,
     )
     index_s = time.perf_counter() - started
@@ -143,10 +143,6 @@ def cost(lab: Lab, progress: Progress) -> ClaimResult | None:
             }
         )
     return ClaimResult("cost", verdict, summary, numbers=numbers, rows=rows, notes=notes, figure=_figure(numbers))
-
-
-def _chunks(lab: Lab) -> ChunkSettings:
-    return ChunkSettings(**lab.index.stats.chunk_settings)
 
 
 def _figure(numbers: dict) -> dict:

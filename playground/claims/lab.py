@@ -16,7 +16,16 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from playground.config import GenerationParams, Progress, RetrievalSettings, _Config, _help, _require, no_progress
+from playground.config import (
+    ChunkSettings,
+    GenerationParams,
+    Progress,
+    RetrievalSettings,
+    _Config,
+    _help,
+    _require,
+    no_progress,
+)
 from playground.documents import LoadedFile
 from playground.evaluate.questions import QuestionSet, generate_questions, workspace_questions
 from playground.evaluate.records import EvalConfig, EvalRun
@@ -202,7 +211,7 @@ class Lab:
         return build_index(
             files,
             embed_model=self.index.embed_model,
-            chunk_settings=_chunking(self.index),
+            chunk_settings=chunking(self.index),
             workspace=self.scratch,
             progress=progress,
         )
@@ -234,9 +243,8 @@ def held_out(workspace: str, index: PlaygroundIndex, limit: int = 200) -> Questi
     return generate_questions(index.nodes, limit=limit, name=f"{workspace} generated")
 
 
-def _chunking(index: PlaygroundIndex) -> Any:
-    from playground.config import ChunkSettings
-
+def chunking(index: PlaygroundIndex) -> ChunkSettings:
+    """The chunk settings an index was built with, to build another the same way."""
     return ChunkSettings(**index.stats.chunk_settings)
 
 
