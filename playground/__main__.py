@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import textwrap
 from pathlib import Path
@@ -38,6 +39,13 @@ def _add_retrieval_args(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_generation_args(p: argparse.ArgumentParser) -> None:
+    """How answers are sampled: the same options, defaults and help wherever models answer."""
+    for name, kind in (("max_tokens", int), ("temperature", float), ("seed", int)):
+        default = getattr(GenerationParams(), name)
+        p.add_argument(f"--{name.replace('_', '-')}", type=kind, default=default, help=GenerationParams.help(name))
+
+
 def _add_docs_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--docs", required=True, type=Path, help="folder (or one file) of documents to index")
     p.add_argument("--question", required=True, help="the question to ask")
@@ -52,8 +60,33 @@ def _add_docs_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
 
 
+def escape_help(text: str | None) -> str | None:
+    """A help text as argparse reads it: a bare ``%`` doubled, its own ``%(default)s`` and ``%%`` kept.
+
+    Help texts come from the settings' dataclasses, written for people ("95% intervals"); argparse
+    formats every help string with ``%`` and would fail on them.
+
+    >>> escape_help("95% intervals, default %(default)s, already 5%%")
+    '95%% intervals, default %(default)s, already 5%%'
+    >>> escape_help(None) is None
+    True
+    """
+    if text is None:
+        return None
+    return re.sub(r"%%|%\(|%", lambda m: m.group() if m.group() in ("%%", "%(") else "%%", text)
+
+
+class _Parser(argparse.ArgumentParser):
+    """Every argument's help escaped once, here, wherever it came from (subcommands get this class too)."""
+
+    def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action:
+        if isinstance(kwargs.get("help"), str):
+            kwargs["help"] = escape_help(kwargs["help"])
+        return super().add_argument(*args, **kwargs)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m playground", description="RAG vs fine-tuning playground")
+    parser = _Parser(prog="python -m playground", description="RAG vs fine-tuning playground")
     sub = parser.add_subparsers(dest="command", required=True)
     retrieve = sub.add_parser("retrieve", help="show the passages retrieval finds for a question")
     _add_docs_args(retrieve)
@@ -63,13 +96,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--base", help="base model id or name (default: the embedded SmolLM2; openai:<model> with OPENAI_BASE_URL)"
     )
     ask.add_argument("--finetuned", help=FINETUNED_HELP)
-    ask.add_argument("--max-tokens", type=int, default=GenerationParams().max_tokens)
-    ask.add_argument("--temperature", type=float, default=GenerationParams().temperature)
-    ask.add_argument("--seed", type=int, default=GenerationParams().seed)
+    _add_generation_args(ask)
     ask.add_argument("--no-ollama", action="store_true", help="use only the embedded engine")
     models = sub.add_parser("models", help="list the models of every backend")
-    models.add_argument("--json", action="store_true")
-    models.add_argument("--no-ollama", action="store_true")
+    models.add_argument("--json", action="store_true", help="print JSON instead of a readable list")
+    models.add_argument("--no-ollama", action="store_true", help="list only the embedded engine's models")
     _add_eval_parser(sub)
     _add_finetune_parser(sub)
     _add_store_parser(sub)
@@ -95,9 +126,7 @@ def _add_eval_parser(sub: Any) -> None:
     p.add_argument("--reproduce", type=Path, metavar="CARD", help="run a card.json's evaluation again and compare")
     _add_retrieval_args(p)
     p.add_argument("--embed-model", default="all-MiniLM-L6-v2", help="embedding model (see retrieve --help)")
-    p.add_argument("--max-tokens", type=int, default=GenerationParams().max_tokens)
-    p.add_argument("--temperature", type=float, default=GenerationParams().temperature)
-    p.add_argument("--seed", type=int, default=GenerationParams().seed, help=GenerationParams.help("seed"))
+    _add_generation_args(p)
     p.add_argument("--bootstrap", type=int, default=EvalConfig().bootstrap, help=EvalConfig.help("bootstrap"))
     p.add_argument("--no-ollama", action="store_true", help="use only the embedded engine")
     p.add_argument("--json", action="store_true", help="print JSON instead of a readable summary")
