@@ -9,14 +9,14 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
-import subprocess
 import sys
 import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from bench.child import free_port, running
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("PLAYGROUND_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -28,12 +28,6 @@ CHROMIUM_ARGS = [
 
 
 CARD_TESTID = "stVerticalBlock"  # a bordered st.container is a vertical block
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextlib.contextmanager
@@ -53,30 +47,17 @@ def serve(
         sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
     ]  # fmt: skip
-    home.mkdir(parents=True, exist_ok=True)
-    log = open(home / "streamlit.log", "wb")  # noqa: SIM115 (closed below, after the process)
-    started = time.perf_counter()
-    proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    try:
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"streamlit exited with {proc.returncode}: see {home / 'streamlit.log'}")
-            with contextlib.suppress(OSError), urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
-                if answer.status == 200:
-                    break
-            if time.perf_counter() - started > timeout_s:
-                raise TimeoutError(f"streamlit did not answer /_stcore/health within {timeout_s:.0f} s")
-            time.sleep(0.2)
-        yield url, time.perf_counter() - started
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+
+    def healthy() -> bool:
+        with contextlib.suppress(OSError), urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
+            return bool(answer.status == 200)
+        return False
+
+    home.mkdir(parents=True, exist_ok=True)
+    log = home / "streamlit.log"
+    with running(command, ready=healthy, log=log, timeout_s=timeout_s, env=env, cwd=ROOT) as (_, seconds):
+        yield url, seconds
 
 
 @contextlib.contextmanager

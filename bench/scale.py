@@ -16,12 +16,12 @@ embedding, timed after three warm-up questions; the first question after a load 
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
 import resource
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -31,6 +31,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from bench.child import free_port, listening, running
 
 GOALS = {"retrieve_ms_100k": 50.0, "load_s_100k": 2.0}
 SIZES = (1_000, 10_000, 100_000)
@@ -242,19 +244,14 @@ def _child(step: str, home: Path, *args: Any) -> dict[str, Any]:
     return json.loads(lines[-1][len("RESULT ") :])
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class ChromaServer:
     """A ``chroma run`` server in a temporary folder, for as long as the ``with`` block."""
 
     def __init__(self, folder: Path):
-        self.folder, self.port = folder, _free_port()
+        self.folder, self.port = folder, free_port()
         self.url = f"http://localhost:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
+        self._stack = contextlib.ExitStack()
 
     def __enter__(self) -> ChromaServer:
         chroma = shutil.which("chroma", path=str(Path(sys.executable).parent)) or shutil.which("chroma")
@@ -262,15 +259,10 @@ class ChromaServer:
             raise RuntimeError("the chroma CLI is missing: pip install chromadb")
         env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}
         cmd = [chroma, "run", "--path", str(self.folder), "--port", str(self.port)]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("localhost", self.port), timeout=0.5):
-                    return self
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError(f"chroma run did not listen on port {self.port} within 60 s")
+        log = self.folder.parent / f"chroma-{self.port}.log"
+        ready = listening(self.port, "localhost")
+        self.proc, _ = self._stack.enter_context(running(cmd, ready=ready, log=log, timeout_s=60, env=env))
+        return self
 
     def peak_mib(self) -> float:
         """The server's peak RSS so far (VmHWM)."""
@@ -281,9 +273,7 @@ class ChromaServer:
         return 0.0
 
     def __exit__(self, *exc: object) -> None:
-        if self.proc is not None:
-            self.proc.terminate()
-            self.proc.wait(timeout=30)
+        self._stack.close()
 
 
 def _size_mib(folder: Path) -> float:

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from bench.child import free_port, running
 from playground.config import GenerationParams
 from playground.errors import BackendError, BackendUnavailable, ModelNotFound
 from playground.models import Catalogue, ModelInfo, openai_backend
@@ -35,12 +36,6 @@ READY_TIMEOUT_S = 90  # the server loads a 100 MB model: a few seconds, more on 
 QUESTION = "What is the recommended interval between recalibrations of a humidity sensor?"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The server's API root, e.g. ``http://127.0.0.1:PORT/v1``; the process is stopped after the module."""
@@ -50,30 +45,16 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         sys.executable, "-m", "llama_cpp.server", "--model", str(bundled_model_path()), "--model_alias", ALIAS,
         "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048", "--api_key", API_KEY,
     ]  # fmt: skip
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"the server exited ({process.returncode}):\n{log.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{url}/models", headers=auth(), timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"the server was not ready in {READY_TIMEOUT_S} s:\n{log.read_text()[-3000:]}")
-            time.sleep(0.2)
-        yield url
-    finally:
-        process.terminate()
+
+    def answers() -> bool:
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            return httpx.get(f"{url}/models", headers=auth(), timeout=2).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    with running(command, ready=answers, log=log, timeout_s=READY_TIMEOUT_S, stop_timeout_s=10):
+        yield url
 
 
 def auth() -> dict[str, str]:

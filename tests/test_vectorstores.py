@@ -3,10 +3,9 @@ what the embedded store does, updates incrementally, survives a new server and s
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 
+from bench.child import free_port
 from bench.scale import ChromaServer
 from playground.__main__ import main
 from playground.config import RetrievalSettings
@@ -91,14 +90,8 @@ def test_a_new_empty_chroma_server_gets_the_index_built_again(chroma, embed_mode
     assert "delete" not in str(stopped.value)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_no_chroma_server_is_one_clear_error(embed_model, sample_files, capsys):
-    down = f"http://127.0.0.1:{_free_port()}"
+    down = f"http://127.0.0.1:{free_port()}"
     files = [f for f in sample_files if f.file_name == "company_overview.md"]
     with pytest.raises(IndexStoreError, match=r"cannot reach the Chroma server .*chroma run"):
         build_index(files, embed_model=embed_model, workspace="d", vector_store=VectorStoreSettings("chroma", down))
