@@ -85,7 +85,8 @@ def table(r: dict[str, Any], reps: int) -> str:
     )
 
 
-def main() -> None:
+def build_parser() -> argparse.ArgumentParser:
+    """The benchmark's options (the documentation's commands are checked against it)."""
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="3 repetitions instead of 5 (noisier)")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write every number as JSON")
@@ -93,7 +94,11 @@ def main() -> None:
     parser.add_argument("--scale-sizes", default="1000,10000,100000", metavar="N,N", help="chunk counts for --scale")
     parser.add_argument("--hostile", action="store_true", help="only the hostile-input suite: crashes, time, memory")
     parser.add_argument("--retrieval", action="store_true", help="only retrieval quality, lever by lever, 2 corpora")
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> None:
+    args = build_parser().parse_args()
     if args.retrieval:
         from bench import log
         from bench.retrieval import retrieval_table, run_retrieval

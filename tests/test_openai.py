@@ -259,6 +259,6 @@ def test_the_models_page_sets_the_server_and_lists_its_models(server, monkeypatc
         st.cache_data.clear()
 
 
-def test_the_readme_gives_the_server_command_these_tests_run():
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+def test_the_docs_give_the_server_command_these_tests_run():
+    readme = (ROOT / "docs" / "scale-out.md").read_text(encoding="utf-8")
     assert "python -m llama_cpp.server --model" in readme and "OPENAI_BASE_URL=http://127.0.0.1:8000/v1" in readme
