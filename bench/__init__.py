@@ -6,7 +6,8 @@
    token budget. Both start from an empty KV cache and alternate, so prefix caching and machine
    drift favour neither.
 2. Index build: ``build_index`` from scratch (chunk, embed, store, save) vs raw
-   sentence-transformers ``encode`` of the same chunk texts, and vs LlamaIndex's stock
+   encoding of the same chunk texts by the embedding runtime (onnxruntime on the install step's export, else
+   sentence-transformers), and vs LlamaIndex's stock
    ``VectorStoreIndex.from_documents``; plus reloading the saved index (a cache hit).
 3. Training (``bench/training.py``): a step of the fine-tuning lab's loop vs a bare PEFT loop on the
    same batch, and training tokens/s.
@@ -136,16 +137,30 @@ def bench_answer(catalogue: Any, index: Any, reps: int) -> dict[str, Any]:
 def bench_index(embed_model: Any, reps: int, root: Path) -> dict[str, Any]:
     from llama_index.core import VectorStoreIndex
     from llama_index.core.node_parser import SentenceSplitter
-    from sentence_transformers import SentenceTransformer
 
     from playground import ChunkSettings, build_index, chunk, load_folder
-    from playground.embeddings import bundled_minilm_path
+    from playground.embeddings import _OnnxEncoder, bundled_minilm_path, exported_path
 
     files = load_folder(SAMPLE_DOCS)  # loading files is not part of the build
     documents = [d for f in files if f.ok for d in f.documents]
     settings = ChunkSettings()
     texts = [n.get_content(metadata_mode="embed") for n in chunk(files, settings)]  # what build_index embeds
-    model = SentenceTransformer(str(bundled_minilm_path()), device="cpu", local_files_only=True)
+    # The raw engine is the runtime the project's model runs on: onnxruntime on the install step's export, else
+    # sentence-transformers.
+    if embed_model.runtime == "onnx":
+        encoder = _OnnxEncoder(exported_path(), bundled_minilm_path())
+
+        def encode(batch: list[str]) -> int:
+            return len(encoder.encode(batch, batch_size=64))
+
+    else:
+        from sentence_transformers import SentenceTransformer
+
+        model = SentenceTransformer(str(bundled_minilm_path()), device="cpu", local_files_only=True)
+
+        def encode(batch: list[str]) -> int:
+            return len(model.encode(batch, batch_size=64, normalize_embeddings=True))
+
     counts: dict[str, int] = {}
 
     def project(home: Path) -> None:
@@ -160,7 +175,7 @@ def bench_index(embed_model: Any, reps: int, root: Path) -> dict[str, Any]:
         assert index.stats.status == "loaded", index.stats
 
     def raw(_: Path) -> None:
-        counts["raw"] = len(model.encode(texts, batch_size=64, normalize_embeddings=True))
+        counts["raw"] = encode(texts)
 
     def stock(_: Path) -> None:
         splitter = SentenceSplitter(chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap)

@@ -16,6 +16,8 @@ Environment variables (all optional):
 - ``PLAYGROUND_MAX_TEXT_MB``, ``PLAYGROUND_PARSE_TIMEOUT_S``, ``PLAYGROUND_PARSE_MEMORY_MB``,
   ``PLAYGROUND_MAX_CHUNKS_PER_FILE``, ``PLAYGROUND_MAX_CHUNKS``: what reading and indexing one file, and all of
   a workspace's files, may cost (see :class:`DocumentLimits`).
+- ``PLAYGROUND_EMBED_RUNTIME``: ``auto``, ``onnx`` or ``torch``: how the bundled embedding model runs
+  (see :mod:`playground.embeddings`).
 - ``PLAYGROUND_WARM_UP``: ``0`` stops the web app loading models and the index in the background at start.
 - ``PLAYGROUND_PRIVATE``: ``1`` for a shared server (hosting mode): each browser session gets a workspace of its
   own that no other session can list or open, the sample is shared read-only, and hosts cannot be set from a page.
