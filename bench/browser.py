@@ -147,7 +147,10 @@ def bench_end_to_end(index: Any, root: Path) -> dict[str, Any]:
         llm.create_completion(prompt=tokens, max_tokens=params.max_tokens, seed=params.seed, **sampler)
         raw_s += time.perf_counter() - start
     answers_s = steps["answered_s"] - steps["compare_ready_s"]
+    log_text = (root / "e2e-home" / "streamlit.log").read_text(errors="replace")
+    warm_up = [line.split(": ", 1)[1] for line in log_text.splitlines() if line.startswith("playground warm-up")]
     return {
+        "warm_up": warm_up[0] if warm_up else None,
         "server_up_s": up_s,
         "compare_ready_s": steps["compare_ready_s"],
         "answers_s": answers_s,
@@ -156,6 +159,23 @@ def bench_end_to_end(index: Any, root: Path) -> dict[str, Any]:
         "answers_ratio": answers_s / raw_s,
         "answered": all(len(body.split("\n\n")) > 3 for body in text.values()),
     }
+
+
+def run_first_answer() -> dict[str, Any]:
+    """``python -m bench --first-answer``: only the end-to-end path, with the index its raw comparison needs."""
+    import tempfile
+
+    from bench import SAMPLE_DOCS
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    with tempfile.TemporaryDirectory(prefix="playground-first-") as tmp:
+        root = Path(tmp)
+        os.environ["PLAYGROUND_HOME"] = str(root / "home")
+        from playground import LocalEmbedding, build_index, load_folder
+
+        index = build_index(load_folder(SAMPLE_DOCS), embed_model=LocalEmbedding(), workspace="bench")
+        return bench_end_to_end(index, root)
 
 
 def bench_rerun(root: Path, reps: int = 5) -> dict[str, Any]:

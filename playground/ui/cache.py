@@ -8,7 +8,9 @@ read-only, keyed by plain values (names, file signatures, settings), never by up
 from __future__ import annotations
 
 import contextlib
+import sys
 import threading
+import time
 from collections import Counter
 from typing import Any
 
@@ -149,18 +151,32 @@ def _warm_up(workspace: str) -> threading.Thread:
     from playground.models import default_base, default_finetune
 
     def run() -> None:
+        took: list[str] = []
+        started = time.perf_counter()
+
+        def lap(what: str) -> None:
+            nonlocal started
+            took.append(f"{what} {time.perf_counter() - started:.1f} s")
+            started = time.perf_counter()
+
         with contextlib.suppress(Exception):
             ws = Workspace(workspace)
             signature = ws.signature()
+            embed_model()
+            lap("embedding model")
             if signature:
                 settings = ws.chunk_settings()
                 index = workspace_index(ws.name, signature, (settings.chunk_size, settings.chunk_overlap))
+                lap(f"index ({index.stats.status})")
             models = embedded_backend().list_models()
             base = default_base(models)
             tuned = default_finetune(models, base, index.files if signature else {})
             for model in (base, tuned):
                 if model is not None:
                     embedded_backend().llama(model)  # loads and warms it, once
+            lap("chat models")
+        # One line in the server's log: where a fresh server's first seconds go (python -m bench reads it).
+        print(f"playground warm-up ({workspace}): {'; '.join(took)}", file=sys.stderr, flush=True)
 
     thread = threading.Thread(target=run, name="playground-warm-up", daemon=True)
     thread.start()
