@@ -176,3 +176,12 @@ st.dataframe(
     hide_index=True,
     column_config={"text": st.column_config.TextColumn(width="large")},
 )
+# What reading left out of each file (menus, footers, cookie notices, image and link lines): shown, so a person
+# can see that nothing of their text went with it.
+trimmed = [f for f in files if f.ok and f.dropped]
+if trimmed:
+    lines = sum(len(f.dropped) for f in trimmed)
+    with st.expander(f"Dropped as page chrome: {lines} line(s) from {len(trimmed)} file(s)"):
+        for f in trimmed:
+            st.markdown(f"**{ui.plain(f.file_name)}** · {ui.plain(f.reading)}")
+            st.text("\n".join(f.dropped[:200]))  # as text: a dropped line may be Markdown or HTML

@@ -62,6 +62,8 @@ class LoadedFile:
     tokens: list[int] = field(default_factory=list)  # per document, as the chunker counts them (for budgets)
     parse_s: float = 0.0  # seconds reading the file took
     parse_peak_mb: float | None = None  # the reader's extra memory at its peak (None: read in this process)
+    dropped: list[str] = field(default_factory=list)  # lines left out as page chrome or markup (up to 500)
+    reading: str = ""  # how the text was read: main content or whole page, and why
 
     @property
     def ok(self) -> bool:
@@ -168,6 +170,7 @@ def load_bytes(file_name: str, data: bytes, *, parser: Parser | None = None) -> 
         parsed = parser.parse(file_type, data)
         loaded.parse_s, loaded.parse_peak_mb = parsed.seconds, parsed.peak_mb
         loaded.error, loaded.pages = parsed.error, parsed.pages
+        loaded.dropped, loaded.reading = parsed.dropped, parsed.reading
         if parsed.error is None:
             loaded.documents = _documents(loaded, parsed.parts)
             tokenizer = get_tokenizer()  # the splitter's own count, so budgets match the chunks made

@@ -45,6 +45,7 @@ from playground.config import ChunkSettings, Progress, RetrievalSettings, _Confi
 from playground.documents import LoadedFile, apply_budgets, chunk
 from playground.errors import IndexStoreError
 from playground.outline import Outline, context_header
+from playground.parsing import READER_VERSION
 from playground.storage import replace_dir, write_atomic
 from playground.vectorstores import (
     ChromaStore,
@@ -424,6 +425,7 @@ def index_key(
     """
     payload = {
         "format": FORMAT_VERSION,
+        "reader": READER_VERSION,  # the same bytes read another way are other documents
         "files": sorted(files.items()),
         "chunk": chunk_settings.as_dict(),
         "embed": embed_model_name,

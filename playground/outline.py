@@ -29,6 +29,7 @@ class Heading:
     start: int  # character offset of the heading line in the text
     level: int  # 1 = top
     text: str
+    marked: bool = True  # written as a heading (Markdown, an underline); False: a short line read as one
 
 
 def outline(text: str) -> list[Heading]:
@@ -76,7 +77,7 @@ def outline(text: str) -> list[Heading]:
             skip.add(i + 1)
             continue
         if _plain_heading(lines, i):
-            found.append(Heading(starts[i], 1 + len(styles), line))  # below any underlined levels
+            found.append(Heading(starts[i], 1 + len(styles), line, marked=False))  # below any underlined levels
     return found
 
 
@@ -110,17 +111,48 @@ def _plain_heading(lines: list[str], i: int) -> bool:
 def title_of(text: str, file_name: str, headings: list[Heading] | None = None) -> str:
     """The document's title: its first heading when the text starts with one, else its file name as words.
 
+    A heading written as one (Markdown ``#``, an underline) within the first 1,000 characters wins over the
+    few short lines above it (at most 3, none longer than a heading: a site banner, a tagline, a date), which
+    only look like headings; a paragraph above it makes it a section, not the title.
+    A heading that is only an image or a link address is no title; link markup is read as its words.
+
     >>> title_of("# Field guide\\n\\nText.", "guide.md")
     'Field guide'
     >>> title_of("Plain text only, no heading at all in this one.", "release_notes-2024.txt")
     'release notes 2024'
+    >>> banner = "Build awareness and adoption for your software startup with Acme\\n\\n"
+    >>> title_of(banner + "# Pricing for teams\\n\\nEvery plan includes support and updates.", "p.md")
+    'Pricing for teams'
+    >>> title_of("Returns policy\\nCustomers may return any product within 45 days of delivery, in its original box, "
+    ...          "with the receipt.\\n\\n## Details\\n\\nAsk the desk.", "r.txt")
+    'Returns policy'
+    >>> title_of("# ![logo](/img/logo.png)\\n\\n## [Install](install.md) guide\\n\\nRun it.", "x.md")
+    'Install guide'
     """
     headings = outline(text) if headings is None else headings
-    first = next((h for h in headings if h.start < 400), None)  # near the top: a title, not a late section
+    named = [h for h in headings if _words(h.text)]
+    marked = next((h for h in named if h.marked and h.start < 1000), None)
+    above = [line for line in text[: marked.start].split("\n") if line.strip()] if marked is not None else []
+    if marked is not None and len(above) <= 3 and all(len(line) <= MAX_HEADING for line in above):
+        return _words(marked.text)
+    first = next((h for h in named if h.start < 400), None)  # near the top: a title, not a late section
     if first is not None:
-        return first.text
+        return _words(first.text)
     stem = PurePosixPath(file_name).stem
     return re.sub(r"[_\-.]+", " ", stem).strip() or file_name
+
+
+def _words(heading: str) -> str:
+    """A heading as it reads: images and link addresses gone, link text kept.
+
+    >>> _words("[Guide](/docs/guide) to ![x](y.png) setup"), _words("![banner](/_next/image?url=%2Fimages)")
+    ('Guide to setup', '')
+    """
+    text = re.sub(r"!\[[^\]]*\]\([^)]*\)", "", heading)
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)
+    text = re.sub(r"<?https?://\S+>?", "", text)
+    text = " ".join(text.split())
+    return text if re.search(r"\w", text) else ""
 
 
 class Outline:

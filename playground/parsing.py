@@ -35,11 +35,12 @@ import sys
 import threading
 import time
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 MB = 1024 * 1024
+READER_VERSION = 2  # how files become text; a change here makes every saved index out of date (2: web pages' chrome)
 IN_PROCESS = ("text", "markdown")  # decoded here; everything else goes to a worker
 DOCX_UNPACKED_PER_TEXT = 10  # a .docx may unpack to 10× the text budget: WordprocessingML is mostly markup
 DOCX_MAX_RATIO = 200  # Word's own parts pack 2-30× (styles.xml ~30×); bombs pack 250-1000×
@@ -54,6 +55,12 @@ _HTML_BLOCKS = {
     "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "ol", "p", "pre",
     "section", "table", "tr", "ul",
 }  # fmt: skip
+MAX_DROPPED_KEPT = 500  # dropped lines kept to show, per file: a sample, not a second copy of the page
+MAIN_MIN_SHARE = 0.2  # extraction keeping less than this share of a page's text missed it: the page is read whole
+MAIN_MIN_CHARS = 200  # nor fewer characters than this (a page this short is read whole)
+BOX_PARAGRAPH = 150  # characters: a dropped box in the middle of the text with a line this long is a note, kept
+_PROSE = re.compile(r"[.!?:)]$")
+_HTML_MARKS = {**{f"h{n}": "#" * n + " " for n in range(1, 7)}, "li": "- "}  # Markdown-like, for the outline
 _WIDE_ENCODINGS = ("utf-16", "utf-16le", "utf-16be", "utf-32", "utf-32le", "utf-32be")
 _SPACES = re.compile(r"[ \t]{17,}")
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1a\x1c-\x1f\x7f-\x9f]")  # not tab, line breaks, form feed or ESC
@@ -81,6 +88,8 @@ class Parsed:
     peak_mb: float | None = None  # the worker's peak resident memory while reading this file; None in-process
     where: str = "worker"  # "worker" or "in-process"
     detail: str = ""  # the library's own exception, for logs and tests: never shown to a person
+    dropped: list[str] = field(default_factory=list)  # lines left out as page chrome or markup, in order
+    reading: str = ""  # how the text was read, e.g. "main content: 4,210 of 6,020 characters kept"
 
 
 # -- messages ---------------------------------------------------------------------------------------------------
@@ -234,6 +243,59 @@ document (PDF, Word, HTML), or save it as plain text in UTF-8
     if controls > 0.05 * len(text):
         raise Unreadable(_BINARY.format(f"{controls / len(text):.0%} of it is control characters"))
     return text
+
+
+# -- text saved from the web -----------------------------------------------------------------------------------
+
+_IMG = r"!\[[^\]\n]*\](?:\([^)\n]*\)|\[[^\]\n]*\])"  # ![alt](src) or ![alt][ref]
+_LINK = r"\[[^\]\n]*\](?:\([^)\n]*\)|\[[^\]\n]*\])"
+_LINKED_IMG = rf"\[\s*{_IMG}\s*\](?:\([^)\n]*\)|\[[^\]\n]*\])"  # a badge: an image that is a link
+_URL = r"<?(?:https?://|www\.)[^\s>]+>?"
+_ONLY_IMAGES = re.compile(rf"^(?:(?:{_LINKED_IMG}|{_IMG})\s*)+$")
+_ONLY_LINKS = re.compile(rf"^(?:[-*+]\s+|\d+[.)]\s+)?(?:(?:{_LINKED_IMG}|{_IMG}|{_LINK}|{_URL})[\s|·•,/–—-]*)+$")
+_ONLY_MARKUP = re.compile(
+    r"^(?:(?:<[^<>\n]*>\s*)+"  # HTML tags alone: <div align="center">, </p>, <br/>
+    r"|<!--.*-->"  # a comment
+    r"|\[[^\]\n]+\]:\s*\S+.*"  # a reference definition: [logo]: /img/logo.png
+    r"|:{3,}.*|\{:[^}]*\})$"  # fenced-div and attribute markers
+)
+_RULE = re.compile(r"^(?:[-*_=~+]\s*){3,}$")  # a thematic break; under a line of text it is an underline
+
+
+def web_text(text: str) -> tuple[str, list[str]]:
+    """Markdown or text saved from the web, without its lines that are not text, and those lines.
+
+    A line that is only images (``![logo](/img/logo.png)``, badges), only links (``[Home](/) | [Blog](/blog)``,
+    bare URLs) or only markup (HTML tags alone, reference definitions, a ``---`` rule standing alone) is
+    not text: it would only become a passage, or a title, that reads as nothing. Code blocks are kept as
+    they are; a ``---`` or ``===`` under a line of text underlines a heading and is kept.
+
+    >>> text, dropped = web_text("![Cover](/_next/image?url=%2Fimages%2Fc.png)\\n\\n# Guide\\n\\n---\\n\\nRead me.")
+    >>> text, dropped
+    ('# Guide\\n\\nRead me.', ['![Cover](/_next/image?url=%2Fimages%2Fc.png)', '---'])
+    >>> web_text("[Home](/) | [Blog](/blog)\\nTitle\\n=====\\nSee [the guide](g.md) first.")[0]
+    'Title\\n=====\\nSee [the guide](g.md) first.'
+    """
+    lines = text.split("\n")
+    dropped: list[str] = []
+    fenced = False
+    for i, raw in enumerate(lines):
+        line = raw.strip()
+        if line.startswith(("```", "~~~")):
+            fenced = not fenced
+            continue
+        if fenced or not line or raw[:1] in (" ", "\t"):  # code, or an indented continuation
+            continue
+        if _RULE.match(line):
+            above = lines[i - 1].strip() if i else ""
+            below = lines[i + 1].strip() if i + 1 < len(lines) else ""
+            junk = not above and not below  # an underline or overline stands beside its heading
+        else:
+            junk = bool(_ONLY_IMAGES.match(line) or _ONLY_LINKS.match(line) or _ONLY_MARKUP.match(line))
+        if junk:
+            dropped.append(line)
+            lines[i] = ""
+    return (tidy("\n".join(lines)) if dropped else text), dropped
 
 
 # -- PDF --------------------------------------------------------------------------------------------------------
@@ -434,6 +496,8 @@ def _docx_text(data: bytes, max_text_chars: int) -> str:
 def _html_text(data: bytes, max_text_chars: int) -> str:
     """The visible text of a page, laid out by its block elements: one walk in document order.
 
+    Headings become Markdown heading lines (``## Support tiers``) and list items ``- item`` lines, so
+    :mod:`playground.outline` finds the page's title and sections and a list still reads as one.
     Linear whatever the nesting (an explicit stack, no recursion, no edits to the tree): 100,000
     nested ``<div>``s take seconds, where inserting a line break beside each block walked the tree again.
     """
@@ -449,6 +513,7 @@ def _html_text(data: bytes, max_text_chars: int) -> str:
     pieces: list[str] = []
     total = 0
     in_pre = 0
+    mark = ""  # a heading's or list item's mark, written before its first text
     stack: list[tuple[Tag | None, Any]] = [(None, iter(soup.contents))]
     while stack:
         tag, children = stack[-1]
@@ -459,6 +524,7 @@ def _html_text(data: bytes, max_text_chars: int) -> str:
                 in_pre -= tag.name == "pre"
                 if tag.name in _HTML_BLOCKS:
                     pieces.append("\n")
+                    mark = ""  # a heading or item without text leaves no mark
                 if tag.name in ("td", "th"):
                     pieces.append(" ")
             continue
@@ -467,26 +533,145 @@ def _html_text(data: bytes, max_text_chars: int) -> str:
                 continue
             if child.name in _HTML_BLOCKS:
                 pieces.append("\n")
+            mark = _HTML_MARKS.get(child.name, mark)
             in_pre += child.name == "pre"
             stack.append((child, iter(child.contents)))
-        elif type(child) is NavigableString:  # not comments, doctypes or script text
+        elif type(child) is NavigableString or type(child) is CData:  # not comments, doctypes or script text
             # HTML whitespace is insignificant outside <pre>; layout comes from block elements.
-            pieces.append(str(child) if in_pre else re.sub(r"\s+", " ", child))
-            total += len(pieces[-1])
-        elif type(child) is CData:
-            pieces.append(str(child))
-            total += len(pieces[-1])
+            text = str(child) if in_pre or type(child) is CData else re.sub(r"\s+", " ", child)
+            if mark and text.strip():
+                pieces.append(mark)
+                text, mark = text.lstrip(), ""
+            pieces.append(text)
+            total += len(text)
         if total > max_text_chars:
             raise Unreadable(too_much_text(max_text_chars))
     body = "\n".join(line.strip() for line in "".join(pieces).splitlines())
-    return body if not title or body.lstrip().startswith(title) else f"{title}\n\n{body}"
+    return body if not title or body.lstrip("# \n").startswith(title) else f"{title}\n\n{body}"
+
+
+def _norm(text: str) -> str:
+    """Words only, lower case: how a line of the page is recognised in the extractor's Markdown.
+
+    >>> _norm("## 2.1 The `apt-cache` *Command*")
+    '2 1 the apt cache command'
+    """
+    return " ".join(re.sub(r"[\W_]+", " ", text).lower().split())
+
+
+def _main_content(page: str, data: bytes) -> tuple[str, list[str], str]:
+    """The page's main content, its dropped lines, and how it was read; the whole page when extraction finds
+    too little (under ``MAIN_MIN_SHARE`` of its text, or under ``MAIN_MIN_CHARS``) or fails.
+
+    trafilatura judges which text is the page's own (``docs/configuration.md`` has the measurements that
+    chose it over readability-lxml and jusText); the lines kept are the page's own, as :func:`_html_text`
+    laid them out, so headings and lists read the same whether or not extraction is used. A heading is kept
+    when anything below it (up to the next heading of its level) is.
+    """
+    if len(page) < MAIN_MIN_CHARS:
+        return page, [], "whole page (too short to need extraction)"
+    try:
+        extracted = _extract_main(data)
+    except Exception as err:  # any failure of the extractor: the page is still read whole
+        return page, [], f"whole page (main-content extraction failed: {type(err).__name__})"
+    keep = _aligned(page.split("\n"), extracted)
+    lines = page.split("\n")
+    text = tidy("\n".join(line if k else "" for line, k in zip(lines, keep, strict=True)))
+    if len(text) < MAIN_MIN_CHARS or len(text) < MAIN_MIN_SHARE * len(page):
+        kept = f"{len(text):,} of {len(page):,} characters, under {MAIN_MIN_SHARE:.0%} or {MAIN_MIN_CHARS} characters"
+        return page, [], f"whole page (main-content extraction kept {kept})"
+    dropped = [line for line, k in zip(lines, keep, strict=True) if not k and line.strip()]
+    return text, dropped, f"main content: {len(text):,} of {len(page):,} characters kept"
+
+
+def _extract_main(data: bytes) -> str:
+    """trafilatura's main content of a page, as Markdown (empty when it finds none)."""
+    import trafilatura
+    from trafilatura.settings import use_config
+
+    config = use_config()
+    config.set("DEFAULT", "EXTRACTION_TIMEOUT", "0")  # no SIGALRM of its own: the worker's timeout holds
+    return (
+        trafilatura.extract(
+            data,
+            output_format="markdown",
+            favor_recall=True,  # measured: keeps the leading words of DocBook paragraphs that precision drops
+            include_tables=True,
+            include_comments=False,
+            include_images=False,
+            include_links=False,
+            deduplicate=False,
+            with_metadata=False,
+            config=config,
+        )
+        or ""
+    )
+
+
+def _aligned(lines: list[str], extracted: str) -> list[bool]:
+    """Which of the page's lines the extracted Markdown holds, in order.
+
+    A line is kept when the extraction has it as a line of its own, or holds it in order: any line of 40
+    characters or more, a shorter one only right after the text kept before it (a short "Home" or "Log out"
+    is found somewhere in most pages). Lines with no words follow the line above them; headings follow
+    their sections.
+
+    >>> page = ["Home", "", "# Guide", "", "Install it with the installer, then run it.", "Home", "}"]
+    >>> _aligned(page, "# Guide\\n\\nInstall it with the installer, then run it. Home")
+    [False, False, True, False, True, True, True]
+    """
+    marks = re.compile(r"^\s*(?:#{1,6}\s|[-*+]\s|\d+\.\s|>\s?|\|)")
+    found = [_norm(marks.sub("", line)) for line in extracted.split("\n")]
+    own_lines = {n for n in found if n}
+    joined = " ".join(n for n in found if n)
+    keep = [False] * len(lines)
+    cursor = 0
+    for i, line in enumerate(lines):
+        words = _norm(line.lstrip("#- "))
+        if not words:
+            keep[i] = i > 0 and keep[i - 1] and bool(line.strip())
+            continue
+        if line.startswith("#"):
+            continue  # decided below, by its section
+        at = joined.find(words, cursor)
+        if at >= 0 and (len(words) >= 40 or at - cursor <= 40):
+            keep[i], cursor = True, at + len(words)
+        elif words in own_lines:
+            keep[i] = True
+    levels = [len(line) - len(line.lstrip("#")) if re.match(r"#{1,6} ", line) else 0 for line in lines]
+    _keep_boxes(lines, keep, levels)
+    for i, level in enumerate(levels):
+        if level:
+            end = next((j for j in range(i + 1, len(lines)) if 0 < levels[j] <= level), len(lines))
+            keep[i] = any(keep[j] for j in range(i + 1, end) if not levels[j])
+    return keep
+
+
+def _keep_boxes(lines: list[str], keep: list[bool], levels: list[int]) -> None:
+    """Keep a box inside the article: dropped lines between kept text, one of them a paragraph of its own.
+
+    Extractors drop what is classed as a sidebar; in generated documentation (DocBook's "sidebar", "note")
+    that is a note in the middle of the text, not the site's chrome, which stands before or after it.
+    """
+    text_lines = [i for i, line in enumerate(lines) if line.strip() and not levels[i]]
+    run: list[int] = []
+    seen_kept = False
+    for i in text_lines:
+        if keep[i]:
+            if seen_kept and run and any(len(lines[j]) >= BOX_PARAGRAPH and _PROSE.search(lines[j]) for j in run):
+                for j in run:
+                    keep[j] = True
+            seen_kept, run = True, []
+        else:
+            run.append(i)
 
 
 # -- one file ---------------------------------------------------------------------------------------------------
 
 
-def extract(file_type: str, data: bytes, max_text_chars: int) -> tuple[list[tuple[int | None, str]], int | None]:
-    """``(page, text)`` parts and the page count (PDF) of one file; :class:`Unreadable` says why not.
+def extract(file_type: str, data: bytes, max_text_chars: int) -> Parsed:
+    """The ``(page, text)`` parts, page count (PDF), dropped lines and reading of one file; :class:`Unreadable`
+    says why not.
 
     Runs the parser in this process: :class:`Parser` is the way to call it with limits.
     """
@@ -495,24 +680,27 @@ def extract(file_type: str, data: bytes, max_text_chars: int) -> tuple[list[tupl
         parts: list[tuple[int | None, str]] = [(page, t) for page, t in enumerate(texts, start=1) if t]
         if not parts:
             raise Unreadable("no text found: scanned PDFs need OCR first")
-        return parts, len(texts)
+        return Parsed(parts, len(texts))
+    dropped: list[str] = []
+    reading = ""
     if file_type == "docx":
         text = tidy(_docx_text(data, max_text_chars))
         empty = "no text found in the document: pictures are not read, so a scanned document needs OCR first"
     elif file_type == "html":
-        text = tidy(_html_text(data, max_text_chars))
+        text, dropped, reading = _main_content(tidy(_html_text(data, max_text_chars)), data)
         empty = (
             "no text found: the page shows no text of its own (only scripts, styles, pictures or hidden parts); "
             "open it in a browser and print it to PDF, which keeps what the scripts show"
         )
     else:
-        text = tidy(decode_text(data))
-        empty = "file is empty"
+        text, dropped = web_text(tidy(decode_text(data)))
+        reading = f"{len(dropped)} line(s) of images, links or markup left out" if dropped else ""
+        empty = "file is empty" if not dropped else "no text found: only images, links or markup"
     if not text:
         raise Unreadable(empty)
     if len(text) > max_text_chars:
         raise Unreadable(too_much_text(max_text_chars))
-    return [(None, text)], None
+    return Parsed([(None, text)], dropped=dropped[:MAX_DROPPED_KEPT], reading=reading)
 
 
 def _failure(file_type: str, err: BaseException, data: bytes) -> str:
@@ -528,7 +716,8 @@ def read_here(file_type: str, data: bytes, max_text_chars: int) -> Parsed:
     started = time.perf_counter()
     parsed = Parsed([], where="in-process")
     try:
-        parsed.parts, parsed.pages = extract(file_type, data, max_text_chars)
+        parsed = extract(file_type, data, max_text_chars)
+        parsed.where = "in-process"
     except Unreadable as err:
         parsed.error = str(err)
     except MemoryError:
@@ -602,7 +791,7 @@ def _serve(memory_mb: int) -> None:
         parsed = read_here(request["file_type"], data, request["max_text_chars"])
         del data
         answer: dict[str, Any] = {"parts": parsed.parts, "pages": parsed.pages, "error": parsed.error}
-        answer["detail"] = parsed.detail
+        answer.update(detail=parsed.detail, dropped=parsed.dropped, reading=parsed.reading)
         if parsed.detail == "MemoryError":  # over the address-space limit: say which, and start afresh
             answer.update(error=out_of_memory(memory_mb), restart=True)
         answer["peak_mb"] = max(0.0, _status_mb("VmHWM") - baseline)
@@ -657,6 +846,8 @@ class Parser:
             answer.get("peak_mb"),
             "worker",
             answer.get("detail") or "",
+            list(answer.get("dropped") or []),
+            answer.get("reading") or "",
         )
 
     @property

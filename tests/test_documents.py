@@ -113,7 +113,7 @@ def test_html_keeps_visible_text_only() -> None:
     for hidden in ("color: red", "tracking", "Home", "About", "internal comment", "Enable JS", "draft", "<"):
         assert hidden not in text
     assert text.splitlines()[:2] == ["Support hours", ""]  # the title leads
-    assert "Help desk\n\nWe answer every ticket within a day.\n\nMon-Fri\n\n9-17\n\n" in text  # blocks
+    assert "# Help desk\n\nWe answer every ticket within a day.\n\n- Mon-Fri\n\n- 9-17\n\n" in text  # blocks, marked
     assert "Plan Reply\n\nGold 1h" in text
     assert "line one\nline two" in text  # <pre> keeps its line breaks
     assert "\n\n\n" not in text
