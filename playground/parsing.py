@@ -14,6 +14,10 @@ compression ratio and XML entity declarations before python-docx opens it; HTML 
 in document order, whatever its nesting; PDFs keep pypdf's own stream limits and stop at the
 text budget page by page.
 
+A web page keeps its main content (trafilatura, in the same worker, under the same limits) and Markdown or
+text loses its lines that are only images, links or markup; what either leaves out is returned with the text,
+so a person can see it (:attr:`Parsed.dropped`).
+
 Every refusal here is written for a person: what is wrong with this file and what to do. No
 library's wording is passed on. This module imports nothing from ``playground``, so a worker
 starts without loading the library (models, LlamaIndex: seconds).
