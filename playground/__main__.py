@@ -105,6 +105,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_finetune_parser(sub)
     _add_store_parser(sub)
     _add_claims_parser(sub)
+    prepare = sub.add_parser(
+        "prepare", help="what the install step does once: export the embedding model, index the sample"
+    )
+    prepare.add_argument("--force", action="store_true", help="export the embedding model again even when it is there")
     return parser
 
 
@@ -622,6 +626,20 @@ def cmd_store(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_prepare(args: argparse.Namespace) -> int:
+    """Once per install: a fresh server then loads the embedding model and the sample's index in under a second."""
+    from playground.embeddings import export_onnx, exported_path
+    from playground.seed import seed_dir, seed_sample
+
+    target = exported_path()
+    if args.force or not target.exists():
+        export_onnx(target)
+    print(f"embedding model in ONNX: {target}")
+    keys = seed_sample()
+    print(f"sample index for new homes: {', '.join(keys)} in {seed_dir()}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler = {
@@ -632,6 +650,7 @@ def main(argv: list[str] | None = None) -> int:
         "finetune": cmd_finetune,
         "store": cmd_store,
         "claims": cmd_claims,
+        "prepare": cmd_prepare,
     }[args.command]
     try:
         return handler(args)

@@ -5,7 +5,7 @@ downloaded at run time. (An Ollama embedding model is the other choice; it lives
 with the Ollama backend.)
 
 Two runtimes give the same vectors. The install step exports the model's weights once to ONNX
-(``python -m playground.embeddings --export``); with that file, a process loads the model with
+(``python -m playground prepare``); with that file, a process loads the model with
 onnxruntime and the ``tokenizers`` library in a fraction of a second, instead of importing torch,
 transformers and sentence-transformers (about five seconds on two cores before the first query), and
 embeds about twice as fast. Without it (or with ``PLAYGROUND_EMBED_RUNTIME=torch``) sentence-transformers
@@ -178,7 +178,7 @@ class LocalEmbedding(BaseEmbedding):
         if runtime == "onnx" and (path or not onnx_file.exists()):
             raise ConfigError(
                 f"no ONNX export of the bundled embedding model at {onnx_file}: "
-                "run `python -m playground.embeddings --export` (make run does), or set PLAYGROUND_EMBED_RUNTIME=torch"
+                "run `python -m playground prepare` (make run does), or set PLAYGROUND_EMBED_RUNTIME=torch"
             )
         if runtime != "torch" and not path and onnx_file.exists():
             self._model, self._runtime = _OnnxEncoder(onnx_file, folder), "onnx"
@@ -247,25 +247,6 @@ def embedding_model(spec: str | None = None) -> BaseEmbedding:
     raise ConfigError(f"embedding model {spec!r}: use {DEFAULT_EMBED_MODEL!r} or 'ollama:<model>'")
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``python -m playground.embeddings --export``: the install step's ONNX export of the bundled model."""
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="python -m playground.embeddings", description=main.__doc__)
-    parser.add_argument("--export", action="store_true", help="export the bundled model to ONNX (once per install)")
-    parser.add_argument("--force", action="store_true", help="export again even when the file exists")
-    args = parser.parse_args(argv)
-    if not args.export:
-        parser.print_help()
-        return 0
-    target = exported_path()
-    if target.exists() and not args.force:
-        print(f"already exported: {target}")
-        return 0
-    print(f"exported: {export_onnx(target)}")
-    return 0
-
-
 __all__ = [
     "DEFAULT_EMBED_MODEL",
     "LocalEmbedding",
@@ -275,7 +256,3 @@ __all__ = [
     "export_onnx",
     "exported_path",
 ]
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -46,6 +46,7 @@ from playground.documents import LoadedFile, apply_budgets, chunk
 from playground.errors import IndexStoreError
 from playground.outline import Outline, context_header
 from playground.parsing import READER_VERSION
+from playground.seed import copy_seed
 from playground.storage import replace_dir, write_atomic
 from playground.vectorstores import (
     ChromaStore,
@@ -467,6 +468,8 @@ def build_index(
     key = index_key(file_shas, chunk_settings, embed_model.model_name, store.kind, recipe)
     ws = workspace_dir(workspace)
     target = ws / "indexes" / key
+    if store.kind == "embedded" and not (target / "manifest.json").exists() and copy_seed(key, target):
+        progress(0.3, "Copied the index the install step built for these documents")
     if (target / "manifest.json").exists():
         progress(0.5, "Loading the saved index")
         try:

@@ -17,7 +17,7 @@ def torch_model() -> LocalEmbedding:
 
 
 def test_the_install_step_exported_the_model_and_it_is_the_default(embed_model):
-    assert exported_path().exists(), "make install runs python -m playground.embeddings --export"
+    assert exported_path().exists(), "make runs python -m playground prepare"
     assert embed_model.runtime == "onnx"
     assert LocalEmbedding(runtime="torch").runtime == "torch"
 
@@ -49,6 +49,6 @@ def test_an_export_made_here_gives_the_same_vectors_whatever_the_batch(tmp_path,
 
 def test_asking_for_onnx_without_an_export_says_what_to_run(monkeypatch, tmp_path):
     monkeypatch.setattr("playground.embeddings.exported_path", lambda: tmp_path / "missing.onnx")
-    with pytest.raises(ConfigError, match=r"python -m playground.embeddings --export"):
+    with pytest.raises(ConfigError, match=r"python -m playground prepare"):
         LocalEmbedding(runtime="onnx")
     assert LocalEmbedding().runtime == "torch", "auto falls back to sentence-transformers"
