@@ -4,9 +4,17 @@ import streamlit as st
 
 from playground import GenerationParams, PlaygroundError, PromptSettings, RetrievalSettings, compare, ui
 from playground.compare import DEFAULT_RAG_TEMPLATE, LABELS, cost_figure, example_questions
-from playground.edits import FactEdit, edited_value
+from playground.edits import FactEdit, as_uploaded, edited_value, passages_with
 from playground.models import capability_note
-from playground.readout import EXPORTS, Comparison, gold_answer, load_comparison, save_comparison
+from playground.readout import (
+    EXPORTS,
+    Comparison,
+    change_lesson,
+    gold_answer,
+    load_comparison,
+    save_comparison,
+    settings_note,
+)
 
 ui.via_app(__file__)
 
@@ -47,13 +55,26 @@ if note and ws.name == ui.SAMPLE:
     st.caption(f":material/info: {note}")
 elif note:  # said plainly where it matters most: on a person's own documents
     st.info(note, icon=":material/info:")
+# Answers belong to the workspace they were asked in: a switch keeps them with it (and brings this one's back).
+kept = st.session_state.setdefault("compare_by_workspace", {})
 if (seen := st.session_state.get("compare_shown")) and seen.workspace != ws.name:
-    del st.session_state["compare_shown"]  # answers belong to the workspace they were asked in
+    kept[seen.workspace] = st.session_state.pop("compare_shown")
+    for key in ("compare_before", "compare_original", "question", "_edit_form_for"):
+        st.session_state.pop(key, None)
+    ui.clear_question_link()  # the address names this workspace's question, or none
+    if ws.name in kept:
+        st.session_state["compare_shown"] = kept.pop(ws.name)
+        st.session_state["question"] = st.session_state["compare_shown"].question
+if others := [name for name in kept if name != ws.name]:
+    where = ", ".join(f"**{ui.plain(name)}**" for name in others)
+    st.caption(f":material/inventory_2: The answers asked in {where} are kept there: switch back to see them.")
 
 rows = ui.questions()
 asked = ui.question_from_url()  # a shared link (?ws=…&q=…) opens with its question in the box
 if asked and "compare_shown" not in st.session_state and (saved := load_comparison(ws.name, asked)):
     st.session_state["compare_shown"] = saved  # and with its answers, when it was asked here before
+if "question" not in st.session_state and (seen := st.session_state.get("compare_shown")):
+    st.session_state["question"] = seen.question  # back from another page: the box shows what the grid answers
 examples = example_questions(rows)
 if examples:
     st.session_state.setdefault("question", examples[0])
@@ -74,7 +95,9 @@ if st.button("Ask", type="primary", disabled=not question.strip()) or (ask_again
             retrieval=RetrievalSettings(top_k=top_k),
             generation=GenerationParams(max_tokens=max_tokens, seed=int(seed)),
             prompts=PromptSettings(rag_template=template),
-            documents=index.files if index is not None else None,
+            # As uploaded, with the edits counted: a fine-tune of these files stays theirs after a fact edit.
+            documents=as_uploaded(ui.loaded_files()) if index is not None else None,
+            edits=len(ws.edits()),
         )
     except PlaygroundError as err:
         st.error(ui.plain(str(err)))
@@ -96,7 +119,7 @@ if st.button("Ask", type="primary", disabled=not question.strip()) or (ask_again
     slots = []
     for i, (cell, condition) in enumerate(zip(ui.cards.grid(), run.conditions, strict=True)):
         with cell:
-            ui.cards.header(condition.condition, condition.result.model)
+            ui.cards.header(condition.condition, condition.result.model, base.id)
             slots.append(st.empty())
             before = LABELS[run.conditions[i - 1].condition] if i else ""
             slots[-1].caption(f"Waiting: runs after {before}." if before else "Starting…")
@@ -117,11 +140,15 @@ elif "compare_shown" in st.session_state:  # a rerun (a toggle, a slider, anothe
     for cell, result in zip(ui.cards.grid(), shown.results, strict=True):
         with cell:
             verdict = ui.cards.verdict_line(shown.verdict(result), shown.gold)
-            ui.cards.card(result, key=result.condition, verdict=verdict)
+            ui.cards.card(result, key=result.condition, verdict=verdict, base=shown.results[0].model)
 
 if "compare_shown" in st.session_state:
     shown = st.session_state["compare_shown"]
     ui.set_question_link(shown.question)  # navigation drops the URL's parameters: the link stays a link
+    now = {"top_k": top_k, "max_tokens": max_tokens, "seed": int(seed), "rag_template": template}
+    models = {"base": base.id, "finetuned": (finetuned or base).id}
+    if note := settings_note(shown, now, models):  # answers made with other settings than the sidebar's now
+        st.warning(note, icon=":material/history:")
     if shown.gold is not None:
         changed = shown.gold != gold_answer(shown.question, rows)  # a fact edit below changed the expected value
         where = "the workspace's question set, as changed below" if changed else "from the workspace's question set"
@@ -147,36 +174,63 @@ edits = ws.edits()
 if ("compare_shown" in st.session_state and index is not None) or edits:
     before = st.session_state.get("compare_before")
     shown = st.session_state.get("compare_shown")
-    with st.expander("Change a fact in the documents (freshness)", expanded=bool(edits), icon=":material/edit:"):
+    files = ui.loaded_files()
+    # The form follows the answers shown: prefilled with their expected answer, in the document that holds it.
+    form_for = (shown.question, shown.asked) if shown else None
+    if st.session_state.get("_edit_form_for") != form_for:
+        st.session_state["_edit_form_for"] = form_for
+        st.session_state["edit_old"] = (shown.gold or "") if shown else ""
+        st.session_state["edit_new"] = ""
+        st.session_state.pop("edit_file", None)
+    st.session_state.setdefault("fact_edit_open", bool(edits))
+    with st.expander(
+        "Change a fact in the documents (freshness)", key="fact_edit_open", on_change="rerun", icon=":material/edit:"
+    ):
         st.caption(
             "Edit one fact in a document's text: the index is updated (only that file is embedded again) and the "
             "question asked again. The RAG answers follow the change; a fine-tuned model keeps what it was trained "
             "on. The file itself is not touched: undo puts the original back."
         )
-        names = list(dict.fromkeys(s.file_name for r in (shown.results if shown else []) for s in r.sources))
-        names += [n for n in ui.documents() if n not in names]
+        old_now = st.session_state.get("edit_old", "")
+        holders = passages_with(files, old_now) if old_now else []  # where the text is, searched in the documents
+        passages = [s.file_name for r in (shown.results if shown else []) for s in r.sources]
+        names = list(dict.fromkeys([*holders, *passages, *(f.file_name for f in files)]))
         with st.form("fact-edit", border=False):
-            file_name = st.selectbox("Document", names, help="The passages' files first.")
-            old_text = st.text_input(
-                "Text to change", value=(shown.gold or "") if shown else "", help="Exactly as it appears in the text."
+            file_name = st.selectbox(
+                "Document", names, key="edit_file", help="The documents that hold the text first, then the passages'."
             )
-            new_text = st.text_input("New text", placeholder="e.g. another date or amount")
-            change = st.form_submit_button("Change it and ask again", type="primary")
-        if change:
-            try:
-                ws.add_edit(FactEdit(file_name or "", old_text, new_text))
-            except PlaygroundError as err:
-                st.error(ui.cards.plain(str(err)))
-            else:
-                st.session_state["compare_before"] = shown  # the answers before the change, to set beside the new
-                st.session_state["compare_ask_again"] = True
-                st.rerun()
+            old_text = st.text_input("Text to change", key="edit_old", help="Exactly as it appears in the text.")
+            new_text = st.text_input("New text", key="edit_new", placeholder="e.g. another date or amount")
+            change = st.form_submit_button(
+                "Change it and ask again",
+                type="primary",
+                on_click=lambda: st.session_state.update(fact_edit_open=True),  # stays open, whatever it says
+            )
+            if change:
+                try:
+                    ws.add_edit(FactEdit(file_name or "", old_text, new_text))
+                except PlaygroundError as err:
+                    found = [n for n in passages_with(files, old_text) if n != file_name] if old_text.strip() else []
+                    hint = f" It is in {', '.join(found)}: choose that document." if found else ""
+                    st.error(ui.cards.plain(str(err) + hint), icon=":material/error:")  # beside the button
+                else:
+                    if not edits:  # the answers before any change, for undo
+                        st.session_state["compare_original"] = shown
+                    st.session_state["compare_before"] = shown  # the answers before the change, to set beside the new
+                    st.session_state["compare_ask_again"] = True
+                    st.rerun()
         if edits:
             st.markdown("**Changes in force**")
             st.dataframe([e.as_dict() for e in edits], hide_index=True)
             if st.button("Undo every change", icon=":material/undo:"):
                 ws.clear_edits()
+                original = st.session_state.pop("compare_original", None)
                 st.session_state.pop("compare_before", None)
+                st.session_state.pop("_edit_form_for", None)  # the form starts again from the answers shown
+                if original is not None and shown is not None and original.question == shown.question:
+                    st.session_state["compare_shown"] = original  # the answers as they were before the change
+                elif shown is not None:
+                    st.session_state["compare_ask_again"] = True  # none kept (a reload): ask again, unchanged
                 st.rerun()
     if before is not None and shown is not None and before is not shown and before.question == shown.question:
         st.markdown("**Before and after the change**")
@@ -192,6 +246,8 @@ if ("compare_shown" in st.session_state and index is not None) or edits:
             hide_index=True,
             width="stretch",
         )
+        if lesson := change_lesson(shown, edits):
+            st.info("\n\n".join(ui.cards.plain(line) for line in lesson), icon=":material/school:")
 
 if ui.history():
     with st.expander(f"This session's questions ({len(ui.history())})"):

@@ -23,7 +23,7 @@ from playground.evaluate import (
 from playground.evaluate.card import card_text
 from playground.evaluate.questions import IMPORT_TYPES, QuestionSet, from_rows
 from playground.evaluate.report import METRICS, question_label
-from playground.evaluate.run import run_label
+from playground.evaluate.run import run_label, run_questions
 from playground.models import capability_note
 
 ui.via_app(__file__)
@@ -152,13 +152,19 @@ if not runs:
     st.stop()
 paths = {str(p): p for p in runs}
 current = st.session_state.get("eval_run")
+if current not in paths and questions is not None:  # the newest run of the form's question set, not the Claims
+    current = next((p for p, path in paths.items() if run_questions(path) == questions.name), None)  # page's own
 shown = st.selectbox(
     "Stored run",
     list(paths),
-    index=list(paths).index(current) if current in paths else 0,
+    index=list(paths).index(current) if current in paths else None,
     format_func=lambda p: run_label(paths[p]),
+    placeholder="Runs of other question sets (the Claims page's too): choose one",
     help="Runs are kept in the workspace; running the same settings again resumes the matching one.",
 )
+if shown is None:
+    st.caption("No run of this question set yet: run the evaluation above, or open a stored run.")
+    st.stop()
 try:
     run = load_run(shown)
 except PlaygroundError as err:
@@ -242,7 +248,7 @@ for cell, condition in zip(ui.cards.grid(), CONDITIONS, strict=True):
             if scores.refused:
                 shown += f" · declines ({scores.refusal})"
             verdict = f"{':material/check_circle: right' if scores.correct else ':material/cancel: wrong'} · {shown}"
-        ui.cards.card(result, key=f"eval-{condition}", verdict=verdict)
+        ui.cards.card(result, key=f"eval-{condition}", verdict=verdict, base=run.config.base or None)
 
 st.subheader("Experiment card")
 st.caption(

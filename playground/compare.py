@@ -31,6 +31,25 @@ HELP = {
     "ft": "The fine-tuned model alone: knowledge and style learned into its weights.",
     "ft+rag": "The fine-tuned model given the same passages: both at once.",
 }
+# A Fine-tuned slot with no fine-tune chosen runs the base model: described as what it is.
+HELP_AS_BASE = {
+    "ft": "The base model again (no fine-tune chosen): what it already knows.",
+    "ft+rag": "The base model again given the same passages (no fine-tune chosen).",
+}
+
+
+def describe(condition: str, model: str, base: str | None = None) -> str:
+    """What a card's condition is, as its header says it; a Fine-tuned slot running ``base`` says so.
+
+    >>> describe("ft", "embedded:b", base="embedded:b")
+    'The base model again (no fine-tune chosen): what it already knows.'
+    >>> describe("ft", "embedded:tuned", base="embedded:b")
+    'The fine-tuned model alone: knowledge and style learned into its weights.'
+    """
+    if base is not None and model == base and condition in HELP_AS_BASE:
+        return HELP_AS_BASE[condition]
+    return HELP[condition]
+
 
 DEFAULT_SYSTEM = "You are a helpful assistant. Answer briefly and precisely."
 DEFAULT_RAG_TEMPLATE = (
@@ -218,11 +237,13 @@ def compare(
     generation: GenerationParams | None = None,
     prompts: PromptSettings | None = None,
     documents: Mapping[str, str] | None = None,
+    edits: int = 0,
 ) -> CompareRun:
     """Retrieve once and set up the four conditions; nothing is generated until they are iterated.
 
-    ``documents`` (file name -> sha256, e.g. ``index.files``) lets the Fine-tuned cards say when their
-    model was trained on other documents.
+    ``documents`` (file name -> sha256 as uploaded, see :func:`playground.edits.as_uploaded`) lets the
+    Fine-tuned cards say when their model was trained on other documents, and ``edits`` (the fact edits in
+    force) when it was trained on these before they were edited.
     """
     question = question.strip()
     if not question:
@@ -247,7 +268,7 @@ def compare(
         finetuned = base
         ft_note = "No fine-tuned model chosen yet: this slot runs the base model."
     elif documents is not None:
-        ft_note = corpus_note(finetuned, documents)
+        ft_note = corpus_note(finetuned, documents, edits)
     runs = []
     for condition in CONDITIONS:
         model = finetuned if condition.startswith("ft") else base
@@ -375,6 +396,7 @@ __all__ = [
     "answer_spans",
     "citations",
     "compare",
+    "describe",
     "example_questions",
     "place",
     "unsupported_citations",

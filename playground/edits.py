@@ -30,10 +30,11 @@ class FactEdit:
     new: str
 
     def __post_init__(self) -> None:
+        # Said to the person at the form, in its own words (the fields are "Text to change" and "New text").
         if not self.old.strip():
-            raise ConfigError("FactEdit.old is empty: choose the text to change")
+            raise ConfigError("The text to change is empty: copy the words as the document writes them")
         if self.old == self.new:
-            raise ConfigError(f"FactEdit.new={self.new!r}: it is the same as the old text, so nothing would change")
+            raise ConfigError(f"The new text is the same as the text to change ('{self.new}'): type the new value")
 
     def as_dict(self) -> dict[str, str]:
         return dataclasses.asdict(self)
@@ -73,9 +74,10 @@ def _edited(loaded: LoadedFile, edits: list[FactEdit]) -> LoadedFile:
             Document(
                 id_=document_id(loaded.file_name, sha, page),
                 text=text,
-                metadata={**doc.metadata, "file_sha256": sha, "edited": True},
-                excluded_embed_metadata_keys=[*doc.excluded_embed_metadata_keys, "edited"],
-                excluded_llm_metadata_keys=[*doc.excluded_llm_metadata_keys, "edited"],
+                # The file as uploaded stays known: a fine-tune trained on it was trained on these documents.
+                metadata={**doc.metadata, "file_sha256": sha, "edited": True, "uploaded_sha256": loaded.sha256},
+                excluded_embed_metadata_keys=[*doc.excluded_embed_metadata_keys, "edited", "uploaded_sha256"],
+                excluded_llm_metadata_keys=[*doc.excluded_llm_metadata_keys, "edited", "uploaded_sha256"],
             )
         )
     return dataclasses.replace(loaded, sha256=sha, documents=documents)
@@ -92,9 +94,25 @@ def edited_value(value: str, edits: Iterable[FactEdit]) -> str:
     return value
 
 
+def as_uploaded(files: Sequence[LoadedFile]) -> dict[str, str]:
+    """The readable files' hashes as uploaded (file name -> sha256), before any fact edit: what a fine-tune's
+    record names when it was trained on these documents.
+
+    >>> from playground.documents import load_bytes
+    >>> f = load_bytes("a.txt", b"The limit is EUR 200 per night.")
+    >>> as_uploaded(apply_edits([f], [FactEdit("a.txt", "EUR 200", "EUR 260")])) == {"a.txt": f.sha256}
+    True
+    """
+    return {
+        f.file_name: str(f.documents[0].metadata.get("uploaded_sha256", f.sha256)) if f.documents else f.sha256
+        for f in files
+        if f.ok
+    }
+
+
 def passages_with(files: Sequence[LoadedFile], text: str) -> list[str]:
     """Names of the files whose text contains ``text``: where a fact can be edited."""
     return [f.file_name for f in files if f.ok and any(text in d.text for d in f.documents)]
 
 
-__all__ = ["FactEdit", "apply_edits", "edited_value", "passages_with"]
+__all__ = ["FactEdit", "apply_edits", "as_uploaded", "edited_value", "passages_with"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from playground.compare import CONDITIONS, LABELS, ConditionResult, Source, place
+from playground.edits import FactEdit
 from playground.evaluate.metrics import exact_match
 from playground.facts import facts_in
 from playground.models import Metrics
@@ -39,8 +41,8 @@ class Comparison:
 
     def verdict(self, result: ConditionResult) -> bool | None:
         """Whether ``result`` contains the gold answer (as the evaluation lab scores it); None without one."""
-        if self.gold is None or result.error:
-            return None
+        if self.gold is None or result.error or (result.metrics is None and not result.text):
+            return None  # no answer to judge: it failed, or it was interrupted before it finished
         return bool(exact_match(result.text, self.gold))
 
     def reading(self) -> str:
@@ -79,9 +81,17 @@ class Comparison:
         }
 
 
-def _saved(workspace: str, question: str) -> Path:
-    key = hashlib.sha256(normalize(question).encode()).hexdigest()[:16]
-    return workspace_dir(workspace) / "comparisons" / f"{key}.json"
+def comparison_id(question: str) -> str:
+    """A stored comparison's id: its question's, so asking it again replaces it; short enough for a link.
+
+    >>> comparison_id("How long?") == comparison_id("  how LONG? ") and len(comparison_id("x" * 5000))
+    16
+    """
+    return hashlib.sha256(normalize(question).encode()).hexdigest()[:16]
+
+
+def _saved(workspace: str, question: str = "", key: str | None = None) -> Path:
+    return workspace_dir(workspace) / "comparisons" / f"{key or comparison_id(question)}.json"
 
 
 def save_comparison(c: Comparison) -> Path:
@@ -89,10 +99,13 @@ def save_comparison(c: Comparison) -> Path:
     return write_atomic(_saved(c.workspace, c.question), to_json(c))
 
 
-def load_comparison(workspace: str, question: str) -> Comparison | None:
-    """The last comparison of ``question`` in ``workspace``; None when it was never asked (or is unreadable)."""
+def load_comparison(workspace: str, question: str = "", *, key: str | None = None) -> Comparison | None:
+    """The last comparison of ``question`` (or with id ``key``, see :func:`comparison_id`) in ``workspace``;
+    None when it was never asked (or is unreadable)."""
+    if key is not None and not (len(key) == 16 and all(c in "0123456789abcdef" for c in key)):
+        return None  # a link's id is never a path
     try:
-        return Comparison.from_dict(json.loads(_saved(workspace, question).read_text(encoding="utf-8")))
+        return Comparison.from_dict(json.loads(_saved(workspace, question, key).read_text(encoding="utf-8")))
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
@@ -107,6 +120,44 @@ def gold_answer(question: str, rows: Sequence[Mapping[str, str]]) -> str | None:
     """
     wanted = normalize(question)
     return next((row["answer"] for row in rows if normalize(row["question"]) == wanted), None)
+
+
+_NUMBER_WORDS = (
+    "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|"
+    "seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|thousand|"
+    "million|billion|dozen"
+)
+_NOT_A_UNIT = frozenset(re.split(r"\s+", "a an and are as at by for from in is it of on or per than that the to was"))
+# A number in digits or words, with the word after it when there is one ("17 islands", "seventeen islands").
+_FIGURE = re.compile(
+    rf"(?<![\w.,\[])(?:\d+(?:[.,]\d+)*|(?:{_NUMBER_WORDS})(?:[- ](?:{_NUMBER_WORDS}))*)(?![\w\]])"
+    r"(?:\s+([a-z]+))?",
+    re.IGNORECASE,
+)
+
+
+def figures(text: str) -> list[str]:
+    """The figures, dates and codes ``text`` states: the fact patterns, then any other number with its unit
+    (a number in words counts only with one, so "one of them" states nothing).
+
+    >>> figures("There are exactly 17 islands, founded 9 March 2011 [1].")
+    ['9 March 2011', '17 islands']
+    >>> figures("Seventeen islands; one of them is ours, 12 of 40.")
+    ['Seventeen islands', '12', '40']
+    """
+    found = facts_in(text)
+    out = [span.text for span in found]
+    for match in _FIGURE.finditer(text):
+        if any(span.start < match.end() and match.start() < span.end for span in found):
+            continue  # already read as a date, an amount, a code…
+        unit = match.group(1)
+        if unit and unit.lower() in _NOT_A_UNIT:
+            unit = None
+        if unit is None and not match.group()[0].isdigit():
+            continue
+        number_end = match.start(1) if match.group(1) else match.end()
+        out.append(text[match.start() : match.end(1)] if unit else text[match.start() : number_end].rstrip())
+    return out
 
 
 def _where(source: Source) -> str:
@@ -142,7 +193,7 @@ def reading(results: Sequence[ConditionResult], gold: str | None = None) -> str:
     stated: dict[str, set[str]] = {}  # a figure/date/code -> the conditions whose answer states it
     shown: dict[str, str] = {}
     for r in answered:
-        for _kind, span, _start, _end in facts_in(r.text):
+        for span in figures(r.text):
             key = normalize(span)
             if key:
                 stated.setdefault(key, set()).add(r.condition)
@@ -159,6 +210,70 @@ def reading(results: Sequence[ConditionResult], gold: str | None = None) -> str:
     if common:
         return f"All answers state “{common[0]}”."
     return "The answers state different figures, dates or codes: compare them with the passages."
+
+
+SETTING_NAMES = {"top_k": "top-k", "max_tokens": "longest answer", "seed": "seed"}
+
+
+def settings_note(c: Comparison, now: Mapping[str, Any], models: Mapping[str, str]) -> str | None:
+    """What a comparison was made with that differs from the settings now (the sidebar was changed after
+    asking); None when nothing does. ``models``: the base and fine-tuned model ids now.
+
+    >>> c = Comparison("q", [ConditionResult(x, "m:b") for x in CONDITIONS], settings={"top_k": 3, "seed": 1})
+    >>> settings_note(c, {"top_k": 3, "seed": 1}, {"base": "m:b", "finetuned": "m:b"}) is None
+    True
+    >>> print(settings_note(c, {"top_k": 5, "seed": 1}, {"base": "m:b", "finetuned": "m:t"}))
+    Made with top-k 3 (now 5) and fine-tuned model m:b (now m:t): ask again to see answers with these settings.
+    """
+    parts = [
+        f"{name} {c.settings[key]} (now {now[key]})"
+        for key, name in SETTING_NAMES.items()
+        if key in c.settings and key in now and c.settings[key] != now[key]
+    ]
+    if "rag_template" in c.settings and "rag_template" in now and c.settings["rag_template"] != now["rag_template"]:
+        parts.append("another RAG prompt template")
+    made = {r.condition: r.model for r in c.results}
+    for role, condition in (("base", "base"), ("fine-tuned", "ft")):
+        wanted = models.get("finetuned" if condition == "ft" else "base")
+        if wanted and made.get(condition) and made[condition] != wanted:
+            parts.append(f"{role} model {made[condition]} (now {wanted})")
+    if not parts:
+        return None
+    listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    return f"Made with {listed}: ask again to see answers with these settings."
+
+
+def change_lesson(after: Comparison, edits: Sequence[FactEdit]) -> list[str]:
+    """What a fact edit shows in the answers asked after it, sentence by sentence: which answers state the new
+    value, which kept the old one (a fine-tune keeps what it was trained on), and a retrieved passage of
+    another document that still states the old value (the change was made in one document only)."""
+    out: list[str] = []
+    answered = [r for r in after.results if not r.error and r.text.strip()]
+    for edit in edits:
+        new = [r.condition for r in answered if exact_match(r.text, edit.new)]
+        old = [r.condition for r in answered if exact_match(r.text, edit.old) and r.condition not in new]
+        if new:
+            out.append(f"{_names(new)} state{'s' if len(new) == 1 else ''} the new “{edit.new}”.")
+        if kept := [c for c in old if c.startswith("ft")]:
+            out.append(
+                f"{_names(kept)} kept the old “{edit.old}”: a fine-tune learned the document as it was, and an "
+                "edit does not change its weights (only training again does)."
+            )
+        if rest := [c for c in old if not c.startswith("ft")]:
+            out.append(f"{_names(rest)} still state{'s' if len(rest) == 1 else ''} the old “{edit.old}”.")
+        sources = next((r.sources for r in after.results if r.sources), [])
+        if sources and not any(edit.new in s.text for s in sources):
+            out.append(
+                f"No passage retrieved holds the changed text of {edit.file_name}: the RAG answers never saw the "
+                "change. Retrieve more passages (top-k) or ask in the document's own words."
+            )
+        stale = [s for s in sources if s.file_name != edit.file_name and edit.old in s.text]
+        for s in stale[:2]:
+            out.append(
+                f"Passage [{s.rank}] {_where(s)} still states the old “{edit.old}”: the change was made in "
+                f"{edit.file_name} only, so the answers were given both values."
+            )
+    return out
 
 
 def to_markdown(c: Comparison) -> str:
@@ -247,11 +362,15 @@ EXPORTS = {"md": (to_markdown, "text/markdown"), "html": (to_html, "text/html"),
 __all__ = [
     "EXPORTS",
     "Comparison",
+    "change_lesson",
+    "comparison_id",
+    "figures",
     "flags",
     "gold_answer",
     "load_comparison",
     "reading",
     "save_comparison",
+    "settings_note",
     "to_html",
     "to_json",
     "to_markdown",

@@ -263,6 +263,15 @@ class Workspace:
     def save_style_rule(self, rule: StyleRule) -> None:
         self._save_settings("style", rule.as_dict())
 
+    def chosen_finetune(self) -> str | None:
+        """The fine-tuned model (an id, or the base again) last chosen for this workspace; None: the default."""
+        chosen = self._settings().get("models", {}).get("finetuned")
+        return str(chosen) if chosen else None
+
+    def save_chosen_finetune(self, model_id: str) -> None:
+        """Remember the Fine-tuned slots' model for this workspace, so a reload (or coming back) keeps it."""
+        self._save_settings("models", {"finetuned": model_id})
+
     def chunks(self, files: list[LoadedFile] | None = None) -> list[TextNode]:
         """The chunks the current settings make (for browsing; no embedding)."""
         good = [f for f in (self.documents() if files is None else files) if f.ok]

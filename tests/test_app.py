@@ -284,3 +284,75 @@ def test_the_shipped_server_config_follows_the_browser_theme_watches_nothing_and
     assert shipped["server"]["fileWatcherType"] == "none" and shipped["server"]["runOnSave"] is False
     monkeypatch.delenv("PLAYGROUND_MAX_FILE_MB", raising=False)
     assert shipped["server"]["maxUploadSize"] * 1024 * 1024 == max_file_bytes()
+
+
+@pytest.fixture
+def served(monkeypatch):
+    """AppTest whose every run goes through app.py and its sidebar, as a server's does (see the dialog test)."""
+    from streamlit.runtime.pages_manager import PagesManager
+    from streamlit.testing.v1 import app_test
+
+    monkeypatch.setattr(app_test, "PagesManager", type("ServedPagesManager", (PagesManager,), {}))
+    monkeypatch.setattr(PagesManager, "uses_pages_directory", False)
+
+    def open_page(name: str, **state) -> AppTest:
+        return page(name, **state)
+
+    return open_page
+
+
+def submit(at: AppTest, label: str) -> AppTest:
+    return next(b for b in at.button if b.label == label).click().run()
+
+
+FOUNDED = "On what date was Nightwren Instruments established?"
+
+
+def test_the_freshness_form_proposes_the_document_that_holds_the_fact_and_undo_starts_it_again(served):
+    at = served("compare.py")
+    at.slider[1].set_value(16)  # longest answer, in tokens: keeps the test quick
+    ask(at, FOUNDED)
+    assert not at.exception and not at.error
+    # The expected answer is in company_overview.md, not in the files of the first passages (release notes).
+    assert at.selectbox(key="edit_file").value == "company_overview.md"
+    assert at.text_input(key="edit_old").value == "9 March 2011"
+    # A mistake is said where the person is looking, in their words, and the section stays open.
+    at.text_input(key="edit_new").set_value("9 March 2011")
+    submit(at, "Change it and ask again")
+    assert at.session_state["fact_edit_open"] is True
+    assert [e.value for e in at.error] == [
+        ui.plain("The new text is the same as the text to change ('9 March 2011'): type the new value")
+    ]
+    at.selectbox(key="edit_file").set_value("release_notes.txt")
+    at.text_input(key="edit_new").set_value("14 November 2025")
+    submit(at, "Change it and ask again")
+    assert ui.plain("It is in company_overview.md: choose that document.") in at.error[0].value
+    from playground.workspace import Workspace
+
+    assert Workspace("sample").edits() == [], "nothing was changed"
+
+    # The document proposed, the new value typed: changed and asked again on the first try.
+    at.selectbox(key="edit_file").set_value("company_overview.md")
+    submit(at, "Change it and ask again")
+    assert not at.exception and not at.error
+    assert [e.new for e in Workspace("sample").edits()] == ["14 November 2025"]
+    assert any("Before and after the change" in m.value for m in at.markdown)
+    # The shipped fine-tune was trained on these files: it still is theirs, from before the edit.
+    lineage = [c.value for c in at.caption if ui.plain("Fine-tuned on") in c.value]
+    note = "Fine-tuned on these documents, before 1 fact edit: it learned the text as it was."
+    assert lineage == [ui.plain(note)] * 2
+    assert any(ui.plain("14 November 2025") in c.value for c in at.caption if c.value.startswith("Expected answer"))
+    assert at.text_input(key="edit_old").value == "14 November 2025" and at.text_input(key="edit_new").value == ""
+
+    # Undo: the answers from before the change come back, and the form starts again from them.
+    submit(at, "Undo every change")
+    assert not at.exception and Workspace("sample").edits() == []
+    expected = [c.value for c in at.caption if c.value.startswith("Expected answer")]
+    assert expected == [f"Expected answer (from the workspace's question set): {ui.plain('9 March 2011')}"]
+    assert not [c.value for c in at.caption if ui.plain("Fine-tuned on") in c.value]
+    assert at.text_input(key="edit_old").value == "9 March 2011" and at.text_input(key="edit_new").value == ""
+    assert at.selectbox(key="edit_file").value == "company_overview.md"
+
+    # Settings changed after asking: the answers say what they were made with.
+    at.slider[0].set_value(5).run()
+    assert any(w.value.startswith("Made with top-k 3 (now 5)") for w in at.warning)

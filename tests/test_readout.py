@@ -86,3 +86,63 @@ def test_a_comparison_is_kept_with_its_workspace_and_reopened_by_its_question():
     assert again is not None and again.as_dict() == c.as_dict(), "every field comes back, the flags too"
     assert again.results[1].sources[0].used_spans == c.results[1].sources[0].used_spans
     assert load_comparison("other", c.question) is None and load_comparison("sample", "Never asked?") is None
+
+
+def test_numbers_in_words_or_with_any_unit_count_as_figures_in_the_reading():
+    islands = Source("company_overview.md", None, 0.9, 0.5, 1, "The archipelago has exactly 17 islands.")
+    out = results({"base": "I do not know.", "base+rag": "There are exactly 17 islands.",
+                   "ft": "Many islands.", "ft+rag": "It has 17 islands."})  # fmt: skip
+    for r in out:
+        r.sources = [islands] if r.sources else []
+    assert reading(out) == (
+        "Only the RAG answers (Base+RAG and Fine-tuned+RAG) state “17 islands”, from company_overview.md."
+    )
+    words = results(dict.fromkeys(CONDITIONS, "Seventeen islands, one of them ours."))
+    assert reading(words) == "All answers state “Seventeen islands”."
+
+
+def test_an_interrupted_answer_is_not_scored():
+    out = results(FOUR)
+    out[2].text, out[2].metrics = "", None  # left before it finished: no text, no cost
+    c = Comparison("What is the smallest step?", out, gold="0.1 mm")
+    assert [c.verdict(r) for r in c.results] == [False, True, None, True]
+
+
+def test_answers_made_with_other_settings_say_so():
+    from playground.readout import settings_note
+
+    c = Comparison("q", results(FOUR), settings={"top_k": 3, "max_tokens": 160, "seed": 42, "rag_template": "T"})
+    same = {"top_k": 3, "max_tokens": 160, "seed": 42, "rag_template": "T"}
+    models = {"base": "embedded:m", "finetuned": "embedded:m"}
+    assert settings_note(c, same, models) is None
+    assert settings_note(c, {**same, "top_k": 5, "rag_template": "U"}, models) == (
+        "Made with top-k 3 (now 5) and another RAG prompt template: ask again to see answers with these settings."
+    )
+    assert "base model embedded:m (now embedded:x)" in (settings_note(c, same, {**models, "base": "embedded:x"}) or "")
+
+
+def test_a_fact_edit_lesson_names_the_new_value_the_kept_old_one_and_a_passage_that_still_says_it():
+    from playground.edits import FactEdit
+    from playground.readout import change_lesson
+
+    edited = Source("company_overview.md", None, 0.9, 0.5, 1, "Founded on 14 November 2025 in Ghent.")
+    stale = Source("release_notes.txt", None, 0.8, 0.4, 2, "Ten years after 9 March 2011, the NW-RAIN-5.")
+    out = results({"base": "I do not know.", "base+rag": "14 November 2025.",
+                   "ft": "Answer: 9 March 2011", "ft+rag": "On 9 March 2011."})  # fmt: skip
+    for r in out:
+        r.sources = [edited, stale] if r.sources else []
+    edit = FactEdit("company_overview.md", "9 March 2011", "14 November 2025")
+    lesson = change_lesson(Comparison("When?", out), [edit])
+    assert lesson[0] == "Base+RAG states the new “14 November 2025”."
+    assert lesson[1].startswith("Fine-tuned and Fine-tuned+RAG kept the old “9 March 2011”: a fine-tune learned")
+    assert lesson[2] == (
+        "Passage [2] release_notes.txt still states the old “9 March 2011”: the change was made in "
+        "company_overview.md only, so the answers were given both values."
+    )
+    assert len(lesson) == 3
+    missed = results(dict.fromkeys(CONDITIONS, "I do not know."))
+    for r in missed:
+        r.sources = [stale] if r.sources else []
+    assert change_lesson(Comparison("When?", missed), [edit])[0].startswith(
+        "No passage retrieved holds the changed text of company_overview.md: the RAG answers never saw the change."
+    )

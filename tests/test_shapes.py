@@ -198,7 +198,7 @@ def test_one_rule_picks_the_default_fine_tune():
     quick = ModelInfo("embedded", "quick-run", finetuned_from=base.id, details={"corpus": corpus})
     other = ModelInfo("embedded", "other-base")
     assert default_finetune([base, quick, shipped, other], base, docs) == shipped
-    assert default_finetune([base, quick, other], base, docs) is None, "a training run is never a silent default"
+    assert default_finetune([base, quick, other], base, docs) == quick, "a workspace's own training run comes next"
     assert default_finetune([base, shipped], base, {"harbour.md": "sha-h"}) is None, "trained on other documents"
     assert corpus_note(shipped, docs) is None
     assert "other documents (workspace 'w')" in (corpus_note(shipped, {"harbour.md": "sha-h"}) or "")

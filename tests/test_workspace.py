@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from playground.workspace import Workspace
 
 from .helpers import SAMPLE_DOCS
@@ -66,3 +68,27 @@ def test_a_damaged_record_reads_as_none_and_is_replaced_by_the_next_refusal():
     assert ws.refused() == []
     ws.add([BROKEN])
     assert [r.file_name for r in ws.refused()] == ["report.pdf"]
+
+
+def test_a_fact_edit_keeps_the_fine_tune_of_these_documents_theirs_and_speaks_to_the_person():
+    from playground.edits import FactEdit, as_uploaded
+    from playground.errors import ConfigError
+    from playground.models import corpus_note, trained_on
+    from playground.models.embedded import EmbeddedBackend
+    from playground.workspace import open_workspace
+
+    ws = open_workspace("sample")
+    shipped = EmbeddedBackend().get("nightwren-sample")  # the adapter shipped for the sample
+    uploaded = as_uploaded(ws.documents())
+    assert trained_on(shipped) == uploaded and corpus_note(shipped, uploaded) is None
+    ws.add_edit(FactEdit("company_overview.md", "9 March 2011", "14 November 2025"))
+    edited = {f.file_name: f.sha256 for f in ws.documents()}
+    assert edited["company_overview.md"] != uploaded["company_overview.md"], "the index sees a changed file"
+    assert as_uploaded(ws.documents()) == uploaded, "the file as uploaded is still the one it was trained on"
+    assert corpus_note(shipped, as_uploaded(ws.documents()), len(ws.edits())) == (
+        "Fine-tuned on these documents, before 1 fact edit: it learned the text as it was."
+    )
+    with pytest.raises(ConfigError, match=r"^The new text is the same as the text to change \('60 days'\)"):
+        FactEdit("policies.docx", "60 days", "60 days")
+    with pytest.raises(ConfigError, match=r"^The text to change is empty"):
+        FactEdit("policies.docx", " ", "x")

@@ -353,6 +353,12 @@ def list_runs(workspace: str) -> list[Path]:
     return sorted(runs, key=lambda p: (p / CONFIG_FILE).stat().st_mtime, reverse=True)
 
 
+def run_questions(run_dir: str | Path) -> str | None:
+    """The name of the question set a stored run asked (the Evaluate page opens on a run of the set it shows)."""
+    name = ((_read_json(Path(run_dir) / CONFIG_FILE) or {}).get("questions") or {}).get("name")
+    return str(name) if name is not None else None
+
+
 def run_label(run_dir: str | Path) -> str:
     """A stored run as a person tells runs apart: when, which questions, which models, how far it got.
 
@@ -463,5 +469,6 @@ __all__ = [
     "load_run",
     "relevant_ids",
     "run_label",
+    "run_questions",
     "score",
 ]

@@ -49,34 +49,39 @@ def trained_on(model: ModelInfo) -> dict[str, str]:
 
 
 def default_finetune(models: list[ModelInfo], base: ModelInfo, documents: Mapping[str, str]) -> ModelInfo | None:
-    """The fine-tuned model a workspace starts with: the shipped fine-tune of ``base`` trained on exactly
-    these ``documents`` (file name -> sha256), when there is one; else None, and the Fine-tuned slots run the
-    base model again and say so. A fine-tune someone trained is used once they choose it, never by default.
-    The one rule for the pages, ``ask``, ``eval`` and the bench.
+    """The fine-tuned model a workspace starts with: a fine-tune of ``base`` trained on exactly these
+    ``documents`` (file name -> sha256, as uploaded), the shipped one first, else the one trained here; else
+    None, and the Fine-tuned slots run the base model again and say so. A fine-tune of other documents is used
+    only once someone chooses it. The one rule for the pages, ``ask``, ``eval`` and the bench.
 
     >>> base = ModelInfo("embedded", "b")
     >>> shipped = ModelInfo("embedded", "s", finetuned_from=base.id,
     ...                     details={"shipped": True, "corpus": {"files": {"a.md": "1"}}})
-    >>> default_finetune([base, shipped], base, {"a.md": "1"}).name
+    >>> trained = ModelInfo("embedded", "t", finetuned_from=base.id, details={"corpus": {"files": {"a.md": "1"}}})
+    >>> default_finetune([base, trained, shipped], base, {"a.md": "1"}).name
     's'
+    >>> default_finetune([base, trained], base, {"a.md": "1"}).name  # the workspace's own training run
+    't'
     >>> default_finetune([base, shipped], base, {"a.md": "2"}) is None  # other documents
     True
     """
     wanted = dict(documents)
-    tuned = [
-        m
-        for m in models
-        if m.finetuned_from == base.id and m.details.get("shipped") and wanted and trained_on(m) == wanted
-    ]
-    return tuned[0] if len(tuned) == 1 else None
+    tuned = [m for m in models if m.finetuned_from == base.id and wanted and trained_on(m) == wanted]
+    tuned.sort(key=lambda m: not m.details.get("shipped"))  # stable: the listing's order among the rest
+    return tuned[0] if tuned else None
 
 
-def corpus_note(model: ModelInfo, documents: Mapping[str, str]) -> str | None:
-    """What a Fine-tuned card says when its model was not trained on these documents; None when it was.
+def corpus_note(model: ModelInfo, documents: Mapping[str, str], edits: int = 0) -> str | None:
+    """What a Fine-tuned card says about the documents its model learned from; None when they are these.
+
+    ``documents`` are the files as uploaded (file name -> sha256) and ``edits`` the fact edits in force on
+    them: a fine-tune of these files is still theirs after an edit, and knows the text from before it.
 
     >>> m = ModelInfo("embedded", "s", details={"corpus": {"workspace": "sample", "files": {"a.md": "1"}}})
     >>> corpus_note(m, {"a.md": "1"}) is None
     True
+    >>> print(corpus_note(m, {"a.md": "1"}, edits=1))
+    Fine-tuned on these documents, before 1 fact edit: it learned the text as it was.
     >>> print(corpus_note(m, {"b.md": "2"}))
     Fine-tuned on other documents (workspace 'sample'): what it learned, and the sources it names, are not these.
     """
@@ -84,7 +89,10 @@ def corpus_note(model: ModelInfo, documents: Mapping[str, str]) -> str | None:
     if not files:
         return "No record says which documents this fine-tune learned from: it may name sources that are not here."
     if files == dict(documents):
-        return None
+        if not edits:
+            return None
+        plural = "s" if edits > 1 else ""
+        return f"Fine-tuned on these documents, before {edits} fact edit{plural}: it learned the text as it was."
     where = (model.details.get("corpus") or {}).get("workspace")
     return (
         f"Fine-tuned on other documents{f' (workspace {where!r})' if where else ''}: "

@@ -11,7 +11,7 @@ import html
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from playground.compare import COLORS, HELP, LABELS, ConditionResult, place
+from playground.compare import COLORS, LABELS, ConditionResult, describe, place
 from playground.ui.widgets import highlight
 
 METRIC_HELP = (
@@ -68,10 +68,12 @@ def bar(fraction: float, color: str, label: str, tip: str = "") -> None:
     )
 
 
-def header(condition: str, model: str) -> None:
+def header(condition: str, model: str, base: str | None = None) -> None:
+    """A card's title in its colour and what the condition is (``base``: the base model's id, so a Fine-tuned
+    slot that runs it says so)."""
     # Our own constants; the class lets the narrow-screen style find the cards' row.
     st.html(f"<h4 class='playground-card' style='color:{COLORS[condition]};margin:0'>{LABELS[condition]}</h4>")
-    st.caption(f"{plain(model)} — {HELP[condition]}")
+    st.caption(f"{plain(model)} — {describe(condition, model, base)}")
 
 
 def footer(result: ConditionResult, *, key: str, verdict: str | None = None) -> None:
@@ -114,9 +116,9 @@ def footer(result: ConditionResult, *, key: str, verdict: str | None = None) -> 
         st.code("\n\n".join(f"[{m['role']}]\n{m['content']}" for m in result.messages), language=None)
 
 
-def card(result: ConditionResult, *, key: str, verdict: str | None = None) -> None:
+def card(result: ConditionResult, *, key: str, verdict: str | None = None, base: str | None = None) -> None:
     """A finished answer, drawn whole (on every rerun: nothing a person has seen vanishes)."""
-    header(result.condition, result.model)
+    header(result.condition, result.model, base)
     if result.text:
         st.markdown(plain(result.text))
     elif not result.error and result.metrics is None:

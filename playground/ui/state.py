@@ -6,6 +6,7 @@ Session state holds small values only (names, ids, finished results); everything
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from pathlib import Path
@@ -16,10 +17,12 @@ import streamlit as st
 from playground import config
 from playground.config import Progress
 from playground.documents import LoadedFile
-from playground.errors import WorkspaceError
+from playground.edits import as_uploaded
+from playground.errors import PlaygroundError, WorkspaceError
 from playground.index import PlaygroundIndex
 from playground.index import index_state as saved_index_state
 from playground.models import Catalogue, Listing, ModelInfo, default_base, default_finetune
+from playground.readout import comparison_id, load_comparison
 from playground.ui import cache
 from playground.workspace import SAMPLE, Workspace, list_workspaces, open_workspace, slug
 
@@ -177,7 +180,12 @@ def listing() -> Listing:
 
 
 def chosen_models(models: Listing) -> tuple[ModelInfo | None, ModelInfo | None]:
-    """The chosen base and fine-tuned models (fine-tuned None = the base again), defaults filled in."""
+    """The chosen base and fine-tuned models (fine-tuned None = the base again), defaults filled in.
+
+    The fine-tuned choice belongs to the workspace (a fine-tune learned one workspace's documents): switching
+    workspace brings back the one chosen there (kept in its settings, so a reload keeps it too), else its
+    default, a fine-tune trained on exactly its documents (:func:`~playground.models.default_finetune`).
+    """
     by_id = {m.id: m for m in models.models}
     if not by_id:
         return None, None
@@ -185,26 +193,59 @@ def chosen_models(models: Listing) -> tuple[ModelInfo | None, ModelInfo | None]:
     if base_id not in by_id:
         base_id = default_base(models.models).id
         st.session_state["base_model"] = base_id
+    name, last = workspace_name(), st.session_state.get("_ft_workspace")
+    if last != name:
+        if last is not None or "ft_model" not in st.session_state:  # a choice set before the first run stays
+            st.session_state["ft_model"] = workspace().chosen_finetune()
+        st.session_state["_ft_workspace"] = name
     ft_id = st.session_state.get("ft_model")
     if ft_id != SAME and ft_id not in by_id:
-        tuned = default_finetune(models.models, by_id[base_id], documents())
+        tuned = default_finetune(models.models, by_id[base_id], as_uploaded(loaded_files()))
         ft_id = tuned.id if tuned else SAME
         st.session_state["ft_model"] = ft_id
     return by_id[base_id], None if ft_id == SAME else by_id[ft_id]
 
 
+def choose_finetune(model_id: str) -> None:
+    """A person's choice of the Fine-tuned slots' model, for this workspace: kept in the session and saved."""
+    st.session_state["ft_model"] = model_id
+    st.session_state["_ft_workspace"] = workspace_name()
+    with contextlib.suppress(PlaygroundError):  # the shared sample of a hosting server: kept in this session only
+        workspace().save_chosen_finetune(model_id)
+
+
+LINK_QUESTION_CHARS = 200  # a longer question goes into a link by its stored comparison's id (?c=)
+
+
 def question_from_url() -> str | None:
-    """A link with ``?q=`` opens with that question in the box (once: typing afterwards is not undone)."""
+    """A link with ``?q=`` (or ``?c=``, a stored comparison's id) opens with that question in the box (once:
+    typing afterwards is not undone)."""
     asked = st.query_params.get("q")
+    if not asked and (key := st.query_params.get("c")):
+        stored = load_comparison(workspace_name(), key=key)
+        asked = stored.question if stored else None
     if asked and st.session_state.get("_url_question") != asked:
         st.session_state["question"] = st.session_state["_url_question"] = asked
     return asked or None
 
 
 def set_question_link(question: str) -> None:
-    """Put the question asked into the URL, so the address bar is a link that reopens it."""
-    st.query_params["q"] = question
+    """Put the question asked into the URL, so the address bar is a link that reopens it: the question itself
+    (readable), or for a long one the id of its stored comparison (a 5,000-character question is no link)."""
+    if len(question) > LINK_QUESTION_CHARS:
+        st.query_params.pop("q", None)
+        st.query_params["c"] = comparison_id(question)
+    else:
+        st.query_params.pop("c", None)
+        st.query_params["q"] = question
     st.session_state["_url_question"] = question
+
+
+def clear_question_link() -> None:
+    """Take the question out of the URL (the answers shown are another workspace's, or none)."""
+    st.query_params.pop("q", None)
+    st.query_params.pop("c", None)
+    st.session_state.pop("_url_question", None)
 
 
 def history() -> list[dict[str, Any]]:
@@ -215,7 +256,9 @@ def history() -> list[dict[str, Any]]:
 __all__ = [
     "SAME",
     "catalogue",
+    "choose_finetune",
     "chosen_models",
+    "clear_question_link",
     "current_index",
     "documents",
     "history",

@@ -73,9 +73,11 @@ def model_pickers(listing: Listing) -> None:
     ids = list(models)
 
     def keep(widget: str, target: str) -> None:
+        if target == "ft_model":
+            state.choose_finetune(st.session_state[widget])  # the workspace's choice, kept for a reload
+            return
         st.session_state[target] = st.session_state[widget]
-        if target == "base_model":
-            st.session_state.pop("ft_model", None)  # re-pick the partner for the new base
+        st.session_state.pop("ft_model", None)  # re-pick the partner for the new base
 
     st.selectbox(
         "Base model",
