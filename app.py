@@ -60,15 +60,17 @@ with st.sidebar:
     if current not in names:
         names.append(current)
     hosting = config.private()  # a shared server: this session's own workspace and the shared sample, no others
-    chosen = st.selectbox(
+    # A keyed picker set from the session each run: switching twice in a row switches twice (a picker whose
+    # default moved with the workspace was a new widget, and the second choice was lost).
+    st.session_state["_pick_workspace"] = current
+    st.selectbox(
         "Workspace",
         names,
-        index=names.index(current),
+        key="_pick_workspace",
+        on_change=lambda: ui.set_workspace(st.session_state["_pick_workspace"]),
         format_func=lambda n: HOSTED_NAMES.get(n, "your own (only you see it)") if hosting else n,
         help="Documents and index live here.",
     )
-    if chosen != current:
-        ui.set_workspace(chosen)
     ui.mirror_in_url()  # navigation drops the URL's parameters: put it back
     if ui.refused_workspace():
         st.warning("The link named a workspace that is not yours: on this server each session has its own.")

@@ -62,9 +62,9 @@ if (seen := st.session_state.get("compare_shown")) and seen.workspace != ws.name
     for key in ("compare_before", "compare_original", "question", "_edit_form_for"):
         st.session_state.pop(key, None)
     ui.clear_question_link()  # the address names this workspace's question, or none
-    if ws.name in kept:
-        st.session_state["compare_shown"] = kept.pop(ws.name)
-        st.session_state["question"] = st.session_state["compare_shown"].question
+if "compare_shown" not in st.session_state and ws.name in kept:
+    st.session_state["compare_shown"] = kept.pop(ws.name)
+    st.session_state["question"] = st.session_state["compare_shown"].question
 if others := [name for name in kept if name != ws.name]:
     where = ", ".join(f"**{ui.plain(name)}**" for name in others)
     st.caption(f":material/inventory_2: The answers asked in {where} are kept there: switch back to see them.")

@@ -356,3 +356,88 @@ def test_the_freshness_form_proposes_the_document_that_holds_the_fact_and_undo_s
     # Settings changed after asking: the answers say what they were made with.
     at.slider[0].set_value(5).run()
     assert any(w.value.startswith("Made with top-k 3 (now 5)") for w in at.warning)
+
+
+def test_the_fine_tuned_choice_belongs_to_each_workspace_and_its_own_adapter_comes_first(served):
+    from playground import config
+    from playground.edits import as_uploaded
+    from playground.finetune.registry import FineTune, save
+    from playground.workspace import Workspace
+
+    mine = Workspace("mine")
+    mine.add([("company_overview.md", (SAMPLE_DOCS / "company_overview.md").read_bytes())])
+    config.models_dir().mkdir(parents=True, exist_ok=True)
+    adapter = write_lora_adapter(config.models_dir() / "mine-tune.gguf")
+    corpus = {"workspace": "mine", "files": as_uploaded(mine.documents())}  # as the Fine-tune page records it
+    save(FineTune("mine-tune", "embedded:smollm2-135m-instruct", str(adapter), "2026-12-01T10:00:00", corpus=corpus))
+
+    at = served("models.py")
+    assert at.session_state["ft_model"] == "embedded:nightwren-sample"
+    at.sidebar.selectbox[0].set_value("mine").run()
+    assert at.session_state["ft_model"] == "embedded:mine-tune", "the adapter trained on exactly its files"
+    at.sidebar.selectbox[0].set_value("sample").run()
+    assert at.session_state["ft_model"] == "embedded:nightwren-sample", "not the other workspace's adapter"
+    at.selectbox(key="_pick_ft").set_value(ui.SAME).run()
+    at.sidebar.selectbox[0].set_value("mine").run()
+    assert at.session_state["ft_model"] == "embedded:mine-tune"
+    # A reload (a new session) keeps each workspace's choice.
+    assert page("models.py").session_state["ft_model"] == ui.SAME
+    assert page("models.py", workspace="mine").session_state["ft_model"] == "embedded:mine-tune"
+
+
+def test_answers_stay_with_their_workspace_and_the_box_and_the_link_follow_them(served):
+    from playground.workspace import Workspace
+
+    Workspace("mine").add([("company_overview.md", (SAMPLE_DOCS / "company_overview.md").read_bytes())])
+    at = served("compare.py")
+    at.slider[1].set_value(16)
+    ask(at, FOUNDED)
+    assert at.query_params["q"] == FOUNDED
+    # Back from another page: the box holds the question the grid answers (not the first example).
+    at.switch_page("pages/documents.py").run()
+    at.switch_page("pages/compare.py").run()
+    assert at.text_input(key="question").value == FOUNDED
+    assert any(c.value.startswith("Answers to:") for c in at.caption)
+    # Another workspace: its own (no) answers, a link without the other's question, and a word on where they are.
+    at.sidebar.selectbox[0].set_value("mine").run()
+    assert not at.exception and "q" not in at.query_params and "compare_shown" not in at.session_state
+    assert not any(c.value.startswith("Answers to:") for c in at.caption)
+    assert any("The answers asked in **sample** are kept there" in c.value for c in at.caption)
+    at.sidebar.selectbox[0].set_value("sample").run()
+    assert at.text_input(key="question").value == FOUNDED and at.query_params["q"] == FOUNDED
+    assert any(c.value.startswith("Answers to:") for c in at.caption)
+
+
+def test_a_long_question_is_linked_by_its_comparison_and_a_base_slot_says_it_runs_the_base():
+    from playground.readout import comparison_id
+
+    long = ("What is the return window for a product? " + "Please answer with the number of days. " * 120).strip()
+    at = page("compare.py", ft_model=ui.SAME)
+    at.slider[1].set_value(16)
+    ask(at, long)
+    assert not at.exception and not at.error
+    assert "q" not in at.query_params and at.query_params["c"] == comparison_id(long)
+    described = [c.value for c in at.caption if " — The base model again" in c.value]
+    assert len(described) == 2 and "(no fine-tune chosen)" in described[0]
+    # The link opens it: a new session with the same address has the question and its answers.
+    fresh = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
+    fresh.query_params["ws"], fresh.query_params["c"] = "sample", comparison_id(long)
+    fresh.run()
+    fresh.switch_page("pages/compare.py").run()
+    assert fresh.text_input(key="question").value == long
+    assert any(c.value.startswith("Answers to:") for c in fresh.caption)
+
+
+def test_evaluate_opens_on_a_run_of_its_own_question_set_not_on_the_claims_page_runs(embedded, smollm):
+    from playground import GenerationParams
+    from playground.evaluate import EvalConfig, evaluate
+    from playground.evaluate.questions import Question, QuestionSet
+
+    general = QuestionSet("general knowledge", (Question("What is the capital of France?", "Paris"),))
+    config = EvalConfig(conditions=("base",), limit=1, generation=GenerationParams(max_tokens=8))
+    evaluate(general, catalogue=Catalogue([embedded]), base=smollm, config=config, workspace="sample")
+    at = page("evaluate.py")
+    assert not at.exception and any("71 questions" in c.value for c in at.caption)
+    stored = next(s for s in at.selectbox if s.label == "Stored run")
+    assert stored.value is None and len(stored.options) == 1, "the Claims page's run is offered, not opened"
+    assert any(c.value.startswith("No run of this question set yet") for c in at.caption)

@@ -79,10 +79,10 @@ def model_pickers(listing: Listing) -> None:
         st.session_state[target] = st.session_state[widget]
         st.session_state.pop("ft_model", None)  # re-pick the partner for the new base
 
+    st.session_state["_pick_base"] = base.id  # the choice, whichever page or workspace made it
     st.selectbox(
         "Base model",
         ids,
-        index=ids.index(base.id),
         format_func=lambda i: models[i].label,
         key="_pick_base",
         on_change=keep,
@@ -92,10 +92,10 @@ def model_pickers(listing: Listing) -> None:
     _, ft = state.chosen_models(listing)
     tuned = [i for i in ids if models[i].finetuned_from == base.id]
     options = [state.SAME, *tuned, *[i for i in ids if i not in tuned]]
+    st.session_state["_pick_ft"] = ft.id if ft else state.SAME  # each workspace has its own
     st.selectbox(
         "Fine-tuned model",
         options,
-        index=options.index(ft.id if ft else state.SAME),
         format_func=lambda i: i if i == state.SAME else models[i].label,
         key="_pick_ft",
         on_change=keep,
