@@ -259,6 +259,11 @@ def change_lesson(after: Comparison, edits: Sequence[FactEdit]) -> list[str]:
                 f"{_names(kept)} kept the old “{edit.old}”: a fine-tune learned the document as it was, and an "
                 "edit does not change its weights (only training again does)."
             )
+        if any(r.condition == "ft" for r in answered) and "ft" not in new and "ft" not in old:
+            out.append(
+                f"Fine-tuned does not state the new “{edit.new}”: an edit does not change a fine-tune's weights, "
+                "only what the passages give it."
+            )
         if rest := [c for c in old if not c.startswith("ft")]:
             out.append(f"{_names(rest)} still state{'s' if len(rest) == 1 else ''} the old “{edit.old}”.")
         sources = next((r.sources for r in after.results if r.sources), [])

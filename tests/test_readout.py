@@ -143,6 +143,11 @@ def test_a_fact_edit_lesson_names_the_new_value_the_kept_old_one_and_a_passage_t
     missed = results(dict.fromkeys(CONDITIONS, "I do not know."))
     for r in missed:
         r.sources = [stale] if r.sources else []
-    assert change_lesson(Comparison("When?", missed), [edit])[0].startswith(
-        "No passage retrieved holds the changed text of company_overview.md: the RAG answers never saw the change."
-    )
+    assert change_lesson(Comparison("When?", missed), [edit]) == [
+        "Fine-tuned does not state the new “14 November 2025”: an edit does not change a fine-tune's weights, only "
+        "what the passages give it.",
+        "No passage retrieved holds the changed text of company_overview.md: the RAG answers never saw the change. "
+        "Retrieve more passages (top-k) or ask in the document's own words.",
+        "Passage [2] release_notes.txt still states the old “9 March 2011”: the change was made in "
+        "company_overview.md only, so the answers were given both values.",
+    ]
