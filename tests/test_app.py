@@ -366,14 +366,18 @@ def test_the_fine_tuned_choice_belongs_to_each_workspace_and_its_own_adapter_com
 
     mine = Workspace("mine")
     mine.add([("company_overview.md", (SAMPLE_DOCS / "company_overview.md").read_bytes())])
+    at = served("models.py")
+    assert at.session_state["ft_model"] == "embedded:nightwren-sample"
+    at.sidebar.selectbox[0].set_value("mine").run()
+    assert at.session_state["ft_model"] == ui.SAME, "nothing trained on its documents yet"
+
+    # An adapter is trained on exactly its files (written as the Fine-tune page writes one, with its record).
     config.models_dir().mkdir(parents=True, exist_ok=True)
     adapter = write_lora_adapter(config.models_dir() / "mine-tune.gguf")
     corpus = {"workspace": "mine", "files": as_uploaded(mine.documents())}  # as the Fine-tune page records it
     save(FineTune("mine-tune", "embedded:smollm2-135m-instruct", str(adapter), "2026-12-01T10:00:00", corpus=corpus))
-
-    at = served("models.py")
-    assert at.session_state["ft_model"] == "embedded:nightwren-sample"
-    at.sidebar.selectbox[0].set_value("mine").run()
+    ui.model_listing.clear()  # as the Fine-tune page does when training ends
+    at.run()
     assert at.session_state["ft_model"] == "embedded:mine-tune", "the adapter trained on exactly its files"
     at.sidebar.selectbox[0].set_value("sample").run()
     assert at.session_state["ft_model"] == "embedded:nightwren-sample", "not the other workspace's adapter"
@@ -411,7 +415,7 @@ def test_answers_stay_with_their_workspace_and_the_box_and_the_link_follow_them(
 def test_a_long_question_is_linked_by_its_comparison_and_a_base_slot_says_it_runs_the_base():
     from playground.readout import comparison_id
 
-    long = ("What is the return window for a product? " + "Please answer with the number of days. " * 120).strip()
+    long = ("What is the return window for a product? " + "Please answer with the number of days. " * 10).strip()
     at = page("compare.py", ft_model=ui.SAME)
     at.slider[1].set_value(16)
     ask(at, long)

@@ -197,19 +197,21 @@ def chosen_models(models: Listing) -> tuple[ModelInfo | None, ModelInfo | None]:
     if last != name:
         if last is not None or "ft_model" not in st.session_state:  # a choice set before the first run stays
             st.session_state["ft_model"] = workspace().chosen_finetune()
+            st.session_state["_ft_default"] = False
         st.session_state["_ft_workspace"] = name
     ft_id = st.session_state.get("ft_model")
-    if ft_id != SAME and ft_id not in by_id:
+    # A default is picked again each run, so an adapter trained here meanwhile becomes the workspace's default.
+    if (ft_id != SAME and ft_id not in by_id) or st.session_state.get("_ft_default"):
         tuned = default_finetune(models.models, by_id[base_id], as_uploaded(loaded_files()))
         ft_id = tuned.id if tuned else SAME
-        st.session_state["ft_model"] = ft_id
+        st.session_state["ft_model"], st.session_state["_ft_default"] = ft_id, True
     return by_id[base_id], None if ft_id == SAME else by_id[ft_id]
 
 
 def choose_finetune(model_id: str) -> None:
     """A person's choice of the Fine-tuned slots' model, for this workspace: kept in the session and saved."""
     st.session_state["ft_model"] = model_id
-    st.session_state["_ft_workspace"] = workspace_name()
+    st.session_state["_ft_workspace"], st.session_state["_ft_default"] = workspace_name(), False
     with contextlib.suppress(PlaygroundError):  # the shared sample of a hosting server: kept in this session only
         workspace().save_chosen_finetune(model_id)
 
