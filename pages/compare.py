@@ -211,8 +211,8 @@ if ("compare_shown" in st.session_state and index is not None) or edits:
                     ws.add_edit(FactEdit(file_name or "", old_text, new_text))
                 except PlaygroundError as err:
                     found = [n for n in passages_with(files, old_text) if n != file_name] if old_text.strip() else []
-                    hint = f" It is in {', '.join(found)}: choose that document." if found else ""
-                    st.error(ui.cards.plain(str(err) + hint), icon=":material/error:")  # beside the button
+                    said = f"'{old_text}' is not in {file_name}. It is in {', '.join(found)}: choose that document."
+                    st.error(ui.cards.plain(said if found else str(err)), icon=":material/error:")  # beside the button
                 else:
                     if not edits:  # the answers before any change, for undo
                         st.session_state["compare_original"] = shown

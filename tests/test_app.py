@@ -326,7 +326,8 @@ def test_the_freshness_form_proposes_the_document_that_holds_the_fact_and_undo_s
     at.selectbox(key="edit_file").set_value("release_notes.txt")
     at.text_input(key="edit_new").set_value("14 November 2025")
     submit(at, "Change it and ask again")
-    assert ui.plain("It is in company_overview.md: choose that document.") in at.error[0].value
+    said = "'9 March 2011' is not in release_notes.txt. It is in company_overview.md: choose that document."
+    assert [e.value for e in at.error] == [ui.plain(said)]
     from playground.workspace import Workspace
 
     assert Workspace("sample").edits() == [], "nothing was changed"
