@@ -165,8 +165,8 @@ def _add_finetune_parser(sub: Any) -> None:
 
 
 FINETUNED_HELP = (
-    "fine-tuned model id or name (default, as in the web app: the shipped fine-tune trained on exactly these "
-    "documents, else the base model again; 'base' forces the base)"
+    "fine-tuned model id or name (default, as in the web app: a fine-tune trained on exactly these documents, "
+    "the shipped one first, else the base model again; 'base' forces the base)"
 )
 
 
