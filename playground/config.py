@@ -222,8 +222,15 @@ class RetrievalSettings(_Config):
     )
     mode: str = _help("hybrid fuses embeddings and BM25 by reciprocal rank; vector or bm25 use one alone.", "hybrid")
     rrf_k: int = _help("Reciprocal-rank-fusion constant: higher flattens the gap between ranks.", 60)
+    vector_weight: float = _help(
+        "In hybrid fusion, the weight of the embedding ranking (0..1); BM25's is 1 minus it. 0.5 fuses them equally.",
+        0.5,
+    )
 
     def __post_init__(self) -> None:
+        _require(
+            0.0 <= self.vector_weight <= 1.0, "RetrievalSettings", "vector_weight", self.vector_weight, "must be 0..1"
+        )
         _require(1 <= self.top_k <= 50, "RetrievalSettings", "top_k", self.top_k, "must be 1..50")
         _require(
             -1.0 <= self.similarity_cutoff <= 1.0,

@@ -330,7 +330,9 @@ class PlaygroundIndex:
             sparse = [(r, s) for r, s in zip(rows, scores, strict=True) if s > 0][:pool]
             rankings.append([r for r, _ in sparse])
             bm25.update(sparse)
-        fused = reciprocal_rank_fusion(rankings, k=settings.rrf_k)
+        # Weighted so that the default 0.5 gives both rankings weight 1, the equal fusion it always was.
+        weights = [2 * settings.vector_weight, 2 * (1 - settings.vector_weight)] if len(rankings) == 2 else None
+        fused = reciprocal_rank_fusion(rankings, k=settings.rrf_k, weights=weights)
         # Ranked by BM25 only: the chunk's cosine still decides the cutoff (one read for all of them).
         missing = [row for row, _ in fused if row not in similarity]
         if missing:
