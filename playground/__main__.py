@@ -150,6 +150,9 @@ def _add_finetune_parser(sub: Any) -> None:
     p.add_argument("--dataset-out", type=Path, metavar="PATH", help="also write the dataset as JSONL here")
     p.add_argument("--heldout", type=Path, action="append", default=[], help="more held-out question files")
     p.add_argument("--refuse-leaks", action="store_true", help="fail instead of dropping examples that leak")
+    p.add_argument(
+        "--report-only", action="store_true", help="show the dataset report (recipes, gates, ten examples); no training"
+    )
     for name in ("rank", "top_layers", "epochs", "max_steps", "batch_size", "max_seq_length", "seed"):
         p.add_argument(f"--{name.replace('_', '-')}", type=int, help=LoraSettings.help(name))
     p.add_argument("--learning-rate", type=float, help=LoraSettings.help("learning_rate"))
@@ -469,6 +472,13 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     print(dataset.leakage.summary(), file=sys.stderr)  # always shown: the check is part of the result
     if args.dataset_out:
         dataset.save(args.dataset_out)
+    report = dataset.report()
+    if args.report_only:
+        if args.json:
+            print(json.dumps({"dataset_report": report}, indent=2, ensure_ascii=False))
+        else:
+            print(json.dumps(report, indent=2, ensure_ascii=False))
+        return 0
     wants_ollama = args.register_ollama is not None or (args.base or "").startswith("ollama:")
     catalogue = _catalogue(no_ollama=not wants_ollama)
     base = resolve_base(catalogue.resolve(args.base), catalogue)
@@ -502,6 +512,7 @@ def cmd_finetune(args: argparse.Namespace) -> int:
         "skipped": result.skipped,
         "tokens_per_s": round(result.tokens_per_s, 1),
         "ollama": ft.ollama,
+        "dataset_report": report,
     }
     if args.json:
         print(json.dumps(summary, indent=2))

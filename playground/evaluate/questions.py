@@ -29,7 +29,7 @@ from playground import heldout
 from playground.config import GenerationParams, Progress, no_progress
 from playground.documents import QUESTIONS_FILE, load_questions
 from playground.errors import DocumentError, PlaygroundError
-from playground.facts import KINDS, Fact, answer_form, extract_facts, question_from_fact, question_from_sentence
+from playground.facts import KINDS, Fact, extract_facts, question_from_fact, question_from_sentence
 from playground.models import Catalogue, ModelInfo
 from playground.text import normalize
 
@@ -218,41 +218,54 @@ def register_for_evaluation(workspace: str, questions: QuestionSet) -> Path:
 
 
 # -- the deterministic generator ---------------------------------------------------------------
-def generate_questions(nodes: Sequence[TextNode], limit: int = 20, name: str = "generated") -> QuestionSet:
-    """Questions made from the chunks' facts without any model, each keeping its chunk's id and file.
+def generate_questions(
+    nodes: Sequence[TextNode], limit: int = 20, name: str = "generated", index: Any = None
+) -> QuestionSet:
+    """Questions made from the chunks without any model, each keeping its chunk's id and file.
 
-    The facts are those :func:`playground.facts.extract_facts` finds, the same the fine-tuning lab
-    trains on. Chunks are taken evenly across the corpus (in order, so the same chunks give the same
-    set), one question per chunk: from its first sentence that states a fact, asking for the most
-    specific fact in it (:data:`playground.facts.KINDS`: a date before an amount before a name).
+    Two kinds of recipe: the prose recipes of :mod:`playground.questioncraft` (definitions, lists under
+    a heading, why and what-for sentences, question headings) and the facts
+    :func:`playground.facts.extract_facts` finds, the same the fine-tuning lab trains on. Every candidate
+    passes :class:`playground.questioncraft.Gates`; with ``index`` also the retrieval gate (its own chunk
+    in the top 5). ``extra["gates"]`` counts what each recipe made and each gate dropped. Chunks are taken
+    evenly across the corpus (in order, so the same chunks give the same set), one question per chunk.
     """
+    from playground.questioncraft import Gates, fact_question, index_retriever, prose_candidates
+
+    gates = Gates(index_retriever(index) if index is not None else None)
+    by_id = {node.node_id: node for node in nodes}
+    candidates: dict[str, list[tuple[str, str, str]]] = {}
+    for c in prose_candidates(nodes):
+        candidates.setdefault(c.chunk_id, []).append((c.question, c.answer, c.recipe))
     by_chunk: dict[str, list[Fact]] = {}
     for fact in extract_facts(nodes):
         # Not headings, fragments or rows run together, nor the tail of a sentence cut by the chunk before.
         if 6 <= len(fact.sentence.split()) <= 40 and not fact.sentence[0].islower():
             by_chunk.setdefault(fact.chunk_id, []).append(fact)
-    picked: list[Question] = []
-    seen: set[str] = set()
-    usable: list[tuple[TextNode, str, str]] = []
-    for node in nodes:
-        facts = by_chunk.get(node.node_id, [])
+    for chunk_id, facts in by_chunk.items():
         order = {sentence: i for i, sentence in enumerate(dict.fromkeys(f.sentence for f in facts))}
         for fact in sorted(facts, key=lambda f: (order[f.sentence], KINDS.index(f.kind))):
-            made = question_from_fact(fact)
-            if made and made[0] not in seen:
-                seen.add(made[0])
-                usable.append((node, *made))
-                break
+            made = fact_question(fact)
+            if made:
+                candidates.setdefault(chunk_id, []).append((*made, "fact"))
+    usable: list[tuple[TextNode, str, str]] = []
+    for node in nodes:
+        for question, answer, recipe in candidates.get(node.node_id, []):
+            if gates.admit(question, answer, by_id[node.node_id].get_content(), node.node_id, recipe):
+                usable.append((node, question, answer))
+                break  # one question per chunk
     if not usable:
         raise PlaygroundError(
-            "no sentence in these documents states a date, number, amount or code to ask about: "
-            "import a question set instead"
+            "no sentence in these documents defines a term, lists points under a heading, gives a reason or "
+            "states a date, number, amount or code to ask about: import a question set instead"
         )
     count = min(limit or len(usable), len(usable))
+    picked: list[Question] = []
     for i in range(count):
         node, question, answer = usable[i * len(usable) // count]
         picked.append(Question(question, answer, str(node.metadata.get("file_name", "")), node.node_id))
-    return QuestionSet(name, tuple(picked), origin=f"generated from {len(nodes)} chunks (no model)")
+    origin = f"generated from {len(nodes)} chunks (no model)"
+    return QuestionSet(name, tuple(picked), origin=origin, extra={"gates": gates.report.as_dict()})
 
 
 # -- the model-based generator ------------------------------------------------------------------
@@ -304,17 +317,20 @@ def generate_with_model(
     count = min(limit or len(nodes), len(nodes))
     chosen = [nodes[i * len(nodes) // count] for i in range(count)] if count else []
     made: list[Question] = []
-    seen: set[str] = set()
+    from playground.questioncraft import GATES, Gates
+
+    gates = Gates(only=[g for g in GATES if grounded or g != "answer"])
+    unparsed = 0
     for i, node in enumerate(chosen):
         progress(i / max(len(chosen), 1), f"Asking {model.name} for a question ({i + 1}/{len(chosen)})")
         passage = node.get_content()
         messages = [{"role": "user", "content": prompt.replace("{passage}", passage)}]
         reply = parse_generated(catalogue.chat(model, messages, params).collect())
-        if reply is None or reply[0] in seen:
+        if reply is None:
+            unparsed += 1
             continue
-        if grounded and answer_form(reply[1]) not in answer_form(passage):
+        if not gates.admit(reply[0], reply[1], passage, node.node_id, "model"):
             continue
-        seen.add(reply[0])
         made.append(Question(reply[0], reply[1], str(node.metadata.get("file_name", "")), node.node_id))
     progress(1.0, f"{len(made)} of {len(chosen)} replies made usable questions")
     if not made:
@@ -322,7 +338,8 @@ def generate_with_model(
             f"{model.id} wrote no usable question for {len(chosen)} passages: "
             "try a larger model, or the generator that needs no model"
         )
-    return QuestionSet(name, tuple(made), origin=f"generated by {model.id}", extra={"prompt": prompt})
+    report = gates.report.as_dict() | {"unparsed": unparsed}
+    return QuestionSet(name, tuple(made), origin=f"generated by {model.id}", extra={"prompt": prompt, "gates": report})
 
 
 __all__ = [

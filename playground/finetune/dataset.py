@@ -34,29 +34,16 @@ from llama_index.core.schema import TextNode
 from playground.compare import PromptSettings
 from playground.config import GenerationParams, Progress, no_progress
 from playground.errors import DataLeakError, DocumentError, PlaygroundError
-from playground.facts import NOT_NAMES, Fact, corpus_words, extract_facts, facts_in, question_from_fact
+from playground.facts import NOT_NAMES, Fact, corpus_words, extract_facts, facts_in
 from playground.finetune.settings import DatasetSettings
 from playground.heldout import Leak, held_out, leaks
 from playground.index import Hit
 from playground.models import Catalogue, Message
+from playground.questioncraft import fact_question, wh_phrase
 from playground.storage import write_atomic
 from playground.text import normalize
 
 # -- questions and paraphrases (deterministic) from the facts playground.facts finds ---------------
-# The question word of each fact kind (playground.facts.KINDS).
-WH = {
-    "date": "On what date",
-    "money": "How much",
-    "email": "What e-mail address",
-    "phone": "What phone number",
-    "extension": "What extension",
-    "time": "At what time",
-    "version": "Which version",
-    "code": "Which code",
-    "quantity": "How much or how many",
-    "name": "Who or what",
-}
-_DURATION = re.compile(r"(?:second|minute|hour|day|week|month|year)s?\b")
 _STOP_TEXT = (
     "a an the and or but of to in on at for from by with without is are was were be been being it its "
     "this that these those as into than then so such not no yes do does did has have had can could may "
@@ -77,14 +64,7 @@ def house_answer(fact: str, source: str) -> str:
 
 
 def _wh(fact: Fact) -> str:
-    if fact.kind == "quantity":
-        if _DURATION.search(fact.span):
-            return "How long"
-        if re.search(r"%|percent", fact.span):
-            return "What percentage"
-        unit = re.sub(r"^[+−-]?[\d,.]+\s?", "", fact.span)
-        return f"How many {unit}" if unit.endswith("s") and len(unit) > 2 else "What value"
-    return WH[fact.kind]
+    return wh_phrase(fact.kind, fact.span)
 
 
 def _keywords(text: str, drop: str = "", limit: int = 9) -> list[str]:
@@ -122,7 +102,7 @@ def keyword_question(fact: Fact) -> str:
 def natural_question(fact: Fact) -> str:
     """A question a person would ask: "What is the hotel limit for Zurich?", else the sentence with the fact
     blanked under its heading (the evaluation lab's generator asks the same way)."""
-    made = question_from_fact(fact)
+    made = fact_question(fact)
     return made[0] if made else f'What goes in the blank: "{_gapped(fact)}"?'
 
 
@@ -212,6 +192,25 @@ class Dataset:
     settings: DatasetSettings
     leakage: LeakageReport
     facts: int = 0  # facts the extractor found
+    gates: dict[str, Any] = field(default_factory=dict)  # what the question gates kept and dropped
+
+    def report(self, sample: int = 10, seed: int = 0) -> dict[str, Any]:
+        """What a person checks before training: examples per recipe, the share each gate dropped, and
+        ``sample`` examples drawn at random."""
+        rng = random.Random(seed)
+        shown = rng.sample(self.examples, min(sample, len(self.examples)))
+        per_question_recipe: dict[str, int] = {}
+        for e in self.examples:
+            prose = e.recipe == "qa" and e.origin in ("definition", "list", "purpose", "heading")
+            kind = e.origin if prose else e.recipe
+            per_question_recipe[kind] = per_question_recipe.get(kind, 0) + 1
+        return {
+            "examples": len(self.examples),
+            "per_recipe": self.counts(),
+            "per_question_recipe": per_question_recipe,
+            "gates": self.gates or "not applied (the keywords style rebuilds the shipped adapter's data as it was)",
+            "sample": [{"recipe": e.recipe, "question": e.question, "answer": e.answer} for e in shown],
+        }
 
     @property
     def hash(self) -> str:
@@ -454,11 +453,44 @@ def build_dataset(
         if catalogue is None:
             raise PlaygroundError(f"DatasetSettings.generator={s.generator!r} needs a model catalogue to run it")
         examples.extend(_generated(chunks, s, catalogue, progress))
+    gates: dict[str, Any] = {}
+    if s.question_style == "natural":  # the keywords style rebuilds the shipped adapter's data as it was
+        examples, gates = _gated(examples, chunks, by_id)
     progress(0.9, f"Checking {len(examples)} examples against the held-out questions")
     examples, report = check_leakage(examples, held_out_questions(workspace, heldout_extra), on_leak)
     rng.shuffle(examples)
     progress(1.0, f"{len(examples)} examples from {len(facts)} facts")
-    return Dataset(examples, s, report, facts=len(facts))
+    dataset = Dataset(examples, s, report, facts=len(facts))
+    dataset.gates = gates
+    return dataset
+
+
+def _gated(
+    examples: list[Example], chunks: Sequence[TextNode], by_id: dict[str, TextNode]
+) -> tuple[list[Example], dict[str, Any]]:
+    """The examples whose questions pass :class:`playground.questioncraft.Gates`, with the prose recipes' own
+    Q&A added, and the gates' report. Paraphrase and RAFT questions repeat a heading or a Q&A question on
+    purpose, so they skip the near-duplicate gate; a RAFT prompt's gold answer is quoted, not checked again."""
+    from playground.questioncraft import Gates, prose_candidates
+
+    qa = Gates()
+    other = Gates(only=("markup", "question"))
+    kept: list[Example] = []
+    for e in examples:
+        chunk = by_id[e.chunk_id].get_content() if e.chunk_id in by_id else ""
+        if e.recipe == "qa":
+            span = re.sub(r"^Answer: | \(Source: [^)]*\)$", "", e.answer)
+            if qa.admit(e.question, span, chunk, e.chunk_id, "fact"):
+                kept.append(e)
+        elif other.admit(e.question, "", chunk, e.chunk_id, e.recipe):
+            kept.append(e)
+    for c in prose_candidates(chunks):
+        if qa.admit(c.question, c.answer, by_id[c.chunk_id].get_content(), c.chunk_id, c.recipe):
+            source = c.file_name
+            kept.append(Example("qa", _chat(c.question, house_answer(c.answer, source)), source, c.chunk_id, c.recipe))
+    report = qa.report.as_dict()
+    report["other_recipes"] = other.report.as_dict()
+    return kept, report
 
 
 def edit_dataset(
