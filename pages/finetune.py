@@ -137,6 +137,19 @@ else:
     st.success(report.summary(), icon=":material/shield:")
 counts = ", ".join(f"{n} {r}" for r, n in dataset.counts().items())
 st.caption(f"{len(dataset.examples)} examples ({counts}) from {dataset.facts} facts · hash `{dataset.hash}`")
+dataset_report = dataset.report()
+gates = dataset_report["gates"]
+with st.expander("Dataset report: examples per recipe, what each question gate dropped, ten random examples"):
+    st.write("Examples per recipe:", dataset_report["per_question_recipe"])
+    if isinstance(gates, dict):
+        st.caption(
+            f"Q&A questions: {gates['kept']} of {gates['made']} passed every gate ({gates['pass_share']:.0%}). "
+            "Dropped: "
+            + "; ".join(f"{gates['reasons'][g]}: {share:.0%}" for g, share in gates["dropped_share"].items())
+        )
+    else:
+        st.caption(f"Question gates: {gates}.")
+    st.dataframe(pd.DataFrame(dataset_report["sample"]), hide_index=True)
 
 rows = pd.DataFrame(dataset.rows())
 edited = st.data_editor(

@@ -152,3 +152,18 @@ def test_finetune_json_reports_the_dataset_before_training(capsys):
     assert report["examples"] == sum(report["per_recipe"].values()) > 0
     assert set(report["gates"]["dropped_share"]) == {"markup", "question", "answer", "duplicate"}
     assert len(report["sample"]) == 10 and all(row["question"] for row in report["sample"])
+
+
+def test_the_fine_tune_page_shows_the_dataset_report_before_training(monkeypatch, playground_home):
+    from streamlit.testing.v1 import AppTest
+
+    from .ollama_replay import unused_url
+
+    monkeypatch.setenv("OLLAMA_HOST", unused_url())
+    at = AppTest.from_file(str(ROOT / "pages/finetune.py"), default_timeout=120).run()
+    at.selectbox(key="ft_preset").set_value("quick").run()
+    next(b for b in at.button if b.label == "Build dataset").click().run()
+    assert not at.exception and not at.error
+    report = next(e for e in at.expander if e.label.startswith("Dataset report"))
+    assert "passed every gate" in report.caption[0].value and "does not read as a question" in report.caption[0].value
+    assert len(report.dataframe[0].value) == 10
