@@ -125,7 +125,7 @@ if st.button("Ask", type="primary", disabled=not question.strip()) or (ask_again
             slots[-1].caption(f"Waiting: runs after {before}." if before else "Starting…")
     for slot, condition in zip(slots, run.conditions, strict=True):
         with slot.container():
-            st.write_stream(ui.cards.plain(piece) for piece in ui.batched(condition.stream()))
+            st.write_stream(ui.cards.lines(piece) for piece in ui.batched(condition.stream()))
             verdict = ui.cards.verdict_line(shown.verdict(condition.result), shown.gold)
             ui.cards.footer(condition.result, key=condition.condition, verdict=verdict)
     try:

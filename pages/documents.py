@@ -46,6 +46,9 @@ if uploads:
         st.error(ui.plain(str(err)))
     else:
         st.session_state["last_upload"] = [r.as_row() for r in results]
+        # A name that could not be kept as it came (a path, control characters, too long) is changed: say so
+        renamed = [(u.name, r.file_name) for u, r in zip(uploads, results, strict=True) if u.name != r.file_name]
+        st.session_state["renamed_uploads"] = renamed
         st.session_state["uploads"] = st.session_state.get("uploads", 0) + 1
         st.rerun()
 if last := st.session_state.get("last_upload"):
@@ -53,6 +56,12 @@ if last := st.session_state.get("last_upload"):
     kept = len(last) - len(failed)
     if kept:
         st.success(f"Added {kept} file(s). Build the index below to use them.")
+    for sent, saved in st.session_state.get("renamed_uploads", []):
+        st.info(
+            f"**{ui.plain(sent)}** saved as **{ui.plain(saved)}** (renamed: a stored name keeps only the last part "
+            "of a path, no control or hidden-file characters, and at most 200 bytes).",
+            icon=":material/drive_file_rename_outline:",
+        )
     for row in failed:
         st.error(f"**{ui.plain(row['file'])}** was not added: {ui.plain(row['error'])}")  # a name is text, not Markdown
 
@@ -74,8 +83,9 @@ if not signature:
     )
 if files or refused:
     st.subheader(f"{len(files)} document(s)" + (f", {len(refused)} upload(s) refused" if refused else ""))
+    rows = [{**f.as_row(), "chunks": per_file.get(f.file_name, 0)} for f in files] + [r.as_row() for r in refused]
     st.dataframe(
-        [{**f.as_row(), "chunks": per_file.get(f.file_name, 0)} for f in files] + [r.as_row() for r in refused],
+        [{k: "" if v is None else v for k, v in row.items()} for row in rows],  # a file without pages: empty, not None
         width="stretch",
         hide_index=True,
         column_order=["file", "type", "status", "pages", "chunks", "chars", "error"],
@@ -87,6 +97,7 @@ if (
 ):
     ws.clear_refused()
     st.session_state.pop("last_upload", None)
+    st.session_state.pop("renamed_uploads", None)
     st.rerun()
 if not signature:
     st.stop()
@@ -127,13 +138,15 @@ with right.container(border=True):
         index = ui.current_index()
         if index is not None:
             s = index.stats
-            cols = st.columns(4)
+            cols = st.columns(3)  # three fit a third of 800 px; a fourth cut its value ("128 /…")
             cols[0].metric("Files", s.files)
             cols[1].metric("Chunks", s.chunks)
             cols[2].metric("Build time", f"{s.build_s or s.seconds:.1f} s")
-            size_overlap = f"{s.chunk_settings['chunk_size']} / {s.chunk_settings['chunk_overlap']}"
-            cols[3].metric("Chunk size / overlap", size_overlap)
-            st.caption(f"Embedding model: `{s.embed_model}` · hybrid retrieval (vectors + BM25) · up to date")
+            chunking = s.chunk_settings
+            st.caption(
+                f"Chunk size {chunking['chunk_size']} tokens, overlap {chunking['chunk_overlap']} · embedding model: "
+                f"`{s.embed_model}` · hybrid retrieval (vectors + BM25) · up to date"
+            )
     else:
         st.warning(
             "The documents or settings changed since the index was built: update it."

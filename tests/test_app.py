@@ -52,7 +52,7 @@ def test_home_shows_both_backends_and_ollama_down_calmly():
     at = page("home.py")
     assert not at.exception
     assert at.success[0].value.startswith("Ready: ")
-    assert "ollama serve" in at.info[0].value
+    assert "`ollama serve`" in at.info[0].value and "\\`" not in at.info[0].value, "a command, not escaped backticks"
     assert not at.error, "Ollama being down is not an error of the page"
 
 
@@ -101,6 +101,17 @@ def test_sample_workspace_in_one_click_then_four_answers_and_no_reload_on_rerun(
     at.toggle(key="prompt-base+rag").set_value(True).run()  # showing a prompt keeps the four answers
     assert not at.exception and len(at.get("code")) == 1
     assert [e.label for e in at.expander if e.label.startswith("Sources")] == ["Sources (3)", "Sources (3)"]
+
+
+def test_documents_say_when_an_upload_is_renamed_and_leave_missing_pages_empty():
+    at = page("documents.py", workspace="renames")
+    at.file_uploader[0].set_value(("<b>x</b>.md", b"# Notes\n\nThe lab opened in 2011.", "text/markdown")).run()
+    assert not at.exception
+    said = [i.value for i in at.info if "saved as" in i.value]
+    renamed = f"**{ui.plain('<b>x</b>.md')}** saved as **{ui.plain('b>.md')}** (renamed"
+    assert len(said) == 1 and said[0].startswith(renamed)
+    table = at.dataframe[0].value
+    assert list(table["pages"]) == [""], "a file without pages shows an empty cell, not None"
 
 
 def test_documents_upload_build_browse_update_and_remove(monkeypatch):

@@ -7,6 +7,7 @@ Everything a person or a document wrote (answers, passages, file and model names
 from __future__ import annotations
 
 import html
+import re
 
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
@@ -120,23 +121,46 @@ def card(result: ConditionResult, *, key: str, verdict: str | None = None, base:
     """A finished answer, drawn whole (on every rerun: nothing a person has seen vanishes)."""
     header(result.condition, result.model, base)
     if result.text:
-        st.markdown(plain(result.text))
+        st.markdown(lines(result.text))
     elif not result.error and result.metrics is None:
         st.caption("Interrupted before it finished (the page was used meanwhile): ask again to see it.")
     footer(result, key=key, verdict=verdict)
 
 
 MARKDOWN_SPECIAL = set("\\`*_{}[]()#+-.!|~<>$:=")  # CommonMark, plus Streamlit's $math$ and :directives:
+# `ollama serve` in a message is a command to type: shown as code when it holds only such harmless characters
+CODE_SPAN = re.compile(r"`([\w .=/-]+)`")
 
 
 def plain(text: str) -> str:
     r"""Text shown as written: every Markdown character escaped, so an answer or a passage never renders
-    as a link, a heading, math or HTML. Escaping is per character, so streamed pieces can be escaped alone.
+    as a link, a heading, math or HTML. Escaping is per character (streamed pieces can be escaped alone),
+    except that a short `command` of letters, digits, spaces and ``.=/-_`` is shown as code, not as backticks.
 
     >>> plain("**x** <b> $1 [a](javascript:x)")
     '\\*\\*x\\*\\* \\<b\\> \\$1 \\[a\\]\\(javascript\\:x\\)'
+    >>> plain("start it with `ollama serve` (or `<b>`)")
+    'start it with `ollama serve` \\(or \\`\\<b\\>\\`\\)'
     """
+    out, at = [], 0
+    for match in CODE_SPAN.finditer(text):
+        out.append(_escape(text[at : match.start()]) + match.group(0))  # a code span is shown literally
+        at = match.end()
+    return "".join(out) + _escape(text[at:])
+
+
+def _escape(text: str) -> str:
     return "".join("\\" + ch if ch in MARKDOWN_SPECIAL else ch for ch in text)
 
 
-__all__ = ["METRIC_HELP", "bar", "card", "footer", "grid", "header", "plain", "verdict_line"]
+def lines(text: str) -> str:
+    r"""An answer as written, its line breaks kept: :func:`plain`, with each newline a hard break (Markdown
+    would join single lines, so a list the model wrote ran together). A blank line stays a paragraph break.
+
+    >>> lines("Steps:\n- one\n- two")
+    'Steps\\:  \n\\- one  \n\\- two'
+    """
+    return plain(text).replace("\n", "  \n")
+
+
+__all__ = ["METRIC_HELP", "bar", "card", "footer", "grid", "header", "lines", "plain", "verdict_line"]
