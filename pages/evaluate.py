@@ -1,6 +1,7 @@
 """Evaluate: held-out questions through all four conditions, scored with 95% intervals, plotted, exportable."""
 
 import threading
+from dataclasses import replace
 
 import streamlit as st
 
@@ -21,6 +22,7 @@ from playground.evaluate import (
     workspace_questions,
 )
 from playground.evaluate.card import card_text
+from playground.evaluate.judge import JUDGE_PROMPT, JudgeSettings
 from playground.evaluate.questions import IMPORT_TYPES, QuestionSet, from_rows
 from playground.evaluate.report import METRICS, question_label
 from playground.evaluate.run import run_label, run_questions
@@ -29,6 +31,7 @@ from playground.models import capability_note
 ui.via_app(__file__)
 
 OWN, IMPORT, GENERATE = "The workspace's own", "Import a file", "Generate from the documents"
+NO_JUDGE = "(none: containment only)"
 
 st.title("Evaluate")
 st.caption(
@@ -42,6 +45,13 @@ with st.sidebar:
     top_k = st.slider("Passages (top-k)", 1, 10, RetrievalSettings().top_k, help=RetrievalSettings.help("top_k"))
     max_tokens = st.slider("Longest answer (tokens)", 16, 512, GenerationParams().max_tokens, key="eval_max_tokens")
     seed = st.number_input("Seed", 0, 2**31 - 1, GenerationParams().seed, help=GenerationParams.help("seed"))
+    judge_id = st.selectbox(
+        "Judge", [NO_JUDGE, *(m.id for m in listing.models)], key="eval_judge", help=JudgeSettings.help("model")
+    )
+    with st.expander("Judge rubric"):
+        judge_prompt = st.text_area(
+            "Rubric", JUDGE_PROMPT, key="eval_judge_prompt", height=260, help=JudgeSettings.help("prompt")
+        )
 base, finetuned = ui.chosen_models(listing)
 assert base is not None
 if note := capability_note(base):
@@ -128,6 +138,8 @@ if start and questions is not None:
     progress = ui.progress_bar("Starting…")
     st.session_state["eval_running"] = True
     try:
+        if judge_id != NO_JUDGE:  # a bad rubric is a ConfigError, shown like any other
+            config = replace(config, judge=JudgeSettings(model=judge_id, prompt=judge_prompt))
         run = evaluate(
             questions,
             catalogue=ui.catalogue(),
@@ -230,6 +242,8 @@ row = by_id[qid]
 st.markdown(f"**{ui.cards.plain(row.question.question)}**")
 where = f" ({ui.cards.plain(row.question.source)})" if row.question.source else ""
 st.caption(f"Gold answer: {ui.cards.plain(row.question.answer)}{where}")
+if len(row.question.answers) > 1:
+    st.caption(f"Accepted answers: {ui.cards.plain(row.question.accepted)}")
 if row.retrieval:
     rank, depth = row.retrieval.rank, len(row.retrieval.ids)
     st.caption(f"First relevant passage: {'rank ' + str(rank) if rank else 'not'} in the top {depth}.")
@@ -243,8 +257,13 @@ for cell, condition in zip(ui.cards.grid(), CONDITIONS, strict=True):
         verdict = None
         if scores:
             shown = " · ".join(
-                f"{title} {v:.2f}" for k, title in METRICS.items() if (v := getattr(scores, k)) is not None
+                f"{title} {v:.2f}"
+                for k, title in METRICS.items()
+                if k != "judged" and (v := getattr(scores, k)) is not None
             )
+            if scores.judgement:  # the judge beside containment, never instead of it
+                said = "no verdict" if scores.judged is None else "right" if scores.judged else "wrong"
+                shown += f" · judge: {said} ({scores.judgement})"
             if scores.refused:
                 shown += f" · declines ({scores.refusal})"
             verdict = f"{':material/check_circle: right' if scores.correct else ':material/cancel: wrong'} · {shown}"

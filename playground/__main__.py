@@ -123,6 +123,13 @@ def _add_eval_parser(sub: Any) -> None:
     p.add_argument("--base", help="base model id or name (default: the embedded SmolLM2)")
     p.add_argument("--finetuned", help=FINETUNED_HELP)
     p.add_argument(
+        "--judge",
+        metavar="MODEL",
+        default="",
+        help="a catalogue model that also judges each answer (verdict and reason beside containment, with "
+        "Cohen's kappa between the two); default: no judge",
+    )
+    p.add_argument(
         "--conditions", default=",".join(EvalConfig().conditions), help="comma-separated: base,base+rag,ft,ft+rag"
     )
     p.add_argument("--workspace", help="workspace name for the index and the stored run (default: the folder's name)")
@@ -371,6 +378,7 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from playground.evaluate import EvalConfig, evaluate, summarize, write_card
+    from playground.evaluate.judge import JudgeSettings
     from playground.evaluate.questions import generate_questions, load_question_file
 
     progress = (lambda f, m: None) if args.quiet else _progress
@@ -387,9 +395,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
         generation=GenerationParams(temperature=args.temperature, seed=args.seed, max_tokens=args.max_tokens),
         chunk=ChunkSettings(args.chunk_size, args.chunk_overlap),
         bootstrap=args.bootstrap,
+        judge=JudgeSettings(model=args.judge),
     )
     catalogue = _catalogue(args.no_ollama)
     catalogue.resolve(args.base)  # a wrong model name fails before the index is built
+    if args.judge:
+        catalogue.resolve(args.judge)
     _, index = _index(args)
     base, finetuned = _models(args, catalogue, index)
     if args.generate is not None:

@@ -52,6 +52,7 @@ def make_card(run: EvalRun, summary: Summary | None = None) -> dict[str, Any]:
         "config": run.config.as_dict(),
         "seeds": {"generation": run.config.generation.seed, "bootstrap": run.config.seed},
         "models": meta["models"],
+        "judge": meta.get("judge"),  # the judging model (with its file hash) and its rubric; None: no judge
         "documents": {
             "path": meta.get("docs"),
             "workspace": meta.get("workspace"),
@@ -118,6 +119,8 @@ def card_markdown(card: dict[str, Any], summary: Summary) -> str:
         f"top-p {gen['top_p']}",
         f"- Bootstrap: {cfg['bootstrap']} resamples, seed {cfg['seed']}; intervals are 95% percentile intervals",
         "- Correct: the normalised gold answer equals the answer or appears in it as whole words",
+        *_judge_lines(card),
+        *_accepted_lines(card),
         "",
         "## Environment",
         "",
@@ -126,6 +129,34 @@ def card_markdown(card: dict[str, Any], summary: Summary) -> str:
         "Reproduce: `python -m playground eval --reproduce card.json`",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _judge_lines(card: dict[str, Any]) -> list[str]:
+    """The judge's model and rubric, as Markdown lines; none when no judge ran."""
+    judge = card.get("judge")
+    if not judge:
+        return ["- Judge: none (containment only)"]
+    m = judge["model"]
+    rubric = ["", "  ```", *[f"  {line}" for line in judge["prompt"].splitlines()], "  ```"]
+    return [
+        f"- Judge: {m['id']} (file sha256 `{_short(m['sha256'] or m.get('digest'))}`), shown beside "
+        "containment, never instead of it; its rubric:",
+        *rubric,
+    ]
+
+
+def _accepted_lines(card: dict[str, Any]) -> list[str]:
+    """Questions with more than one accepted answer, each with the list.
+
+    >>> _accepted_lines({"questions": {"rows": [{"question": "Q?", "answer": "a", "answers": ["a", "b"]}]}})
+    ['', '### Accepted answers', '', '- Q?: Accepted answers: a · b']
+    """
+    rows = [r for r in card["questions"].get("rows", []) if len(r.get("answers") or []) > 1]
+    if not rows:
+        return []
+    return ["", "### Accepted answers", ""] + [
+        f"- {r['question']}: Accepted answers: {' · '.join(r['answers'])}" for r in rows
+    ]
 
 
 PAGE_CSS = (  # the look of every self-contained report page (cards, claims)
@@ -167,7 +198,17 @@ def card_html(card: dict[str, Any], summary: Summary, figs: dict[str, Any]) -> s
         r = summary.retrieval
         hits = ", ".join(f"hit@{k} {r[f'hit@{k}']:.2f}" for k in HIT_KS)
         parts.append(f"<p>Retrieval ({r['n']} questions, top {r['depth']}): {esc(hits)}, MRR {r['mrr']:.2f}</p>")
+    if summary.agreement is not None:
+        parts.append(f"<p>Judge {esc(summary.judge)} against containment: {esc(str(summary.agreement))}</p>")
     parts += [f"<p>{esc(note)}</p>" for note in summary.notes]
+    if card.get("judge"):
+        parts.append(f"<h3>Judge rubric ({esc(card['judge']['model']['id'])})</h3>")
+        parts.append(f"<pre>{esc(card['judge']['prompt'])}</pre>")
+    several = [r for r in card["questions"].get("rows", []) if len(r.get("answers") or []) > 1]
+    if several:
+        parts.append("<h3>Accepted answers</h3><ul>")
+        parts += [f"<li>{esc(r['question'])}: Accepted answers: {esc(' · '.join(r['answers']))}</li>" for r in several]
+        parts.append("</ul>")
     parts.append("<h2>Figures</h2>")
     for i, fig in enumerate(figs.values()):
         parts.append(fig.to_html(full_html=False, include_plotlyjs=i == 0))  # the library once, inline

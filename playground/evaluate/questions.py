@@ -48,6 +48,20 @@ class Question:
     source: str = ""  # file name the answer is in; "" when unknown
     chunk_id: str = ""  # the chunk a generated question came from
     id: str = ""  # stable id; derived from the question's text when not given
+    answers: tuple[str, ...] = ()  # every accepted answer, ``answer`` first; any of them counts
+
+    def __post_init__(self) -> None:
+        golds = tuple(dict.fromkeys(a for a in (self.answer, *self.answers) if a))
+        object.__setattr__(self, "answers", golds)  # a list from JSON becomes the tuple it stands for
+
+    @property
+    def accepted(self) -> str:
+        """The accepted answers as a card shows them: ``a · b · c``.
+
+        >>> Question("Which data?", "labelled dataset", answers=("labeled dataset",)).accepted
+        'labelled dataset · labeled dataset'
+        """
+        return " · ".join(self.answers)
 
     @property
     def qid(self) -> str:
@@ -65,9 +79,11 @@ class Question:
         """False for a question made so that the documents hold no answer (gold :data:`UNANSWERABLE`)."""
         return self.answer != UNANSWERABLE
 
-    def as_row(self) -> dict[str, str]:
-        row = {"question": self.question, "answer": self.answer}
+    def as_row(self) -> dict[str, Any]:
+        row: dict[str, Any] = {"question": self.question, "answer": self.answer}
         row.update({k: v for k, v in (("source", self.source), ("chunk_id", self.chunk_id), ("id", self.id)) if v})
+        if len(self.answers) > 1:  # one answer keeps the row (and the set's hash) as it always was
+            row["answers"] = list(self.answers)
         return row
 
 
@@ -83,7 +99,7 @@ class QuestionSet:
     def __len__(self) -> int:
         return len(self.questions)
 
-    def rows(self) -> list[dict[str, str]]:
+    def rows(self) -> list[dict[str, Any]]:
         return [q.as_row() for q in self.questions]
 
     @property
@@ -126,14 +142,36 @@ def _question(row: Any, where: str, line: int) -> Question:
         if not isinstance(value, str | int | float):
             raise DocumentError(where, f"line {line}: '{key}' must be text, got {type(value).__name__}")
         values[key] = str(value).strip()
+    answers = _answers(row.get("answers"), where, line)
+    if not values.get("answer") and answers:  # a row may give only the list: its first is the one shown
+        values["answer"] = answers[0]
     for key in ("question", "answer"):
         if not values.get(key):
             raise DocumentError(where, f"line {line}: '{key}' is missing or empty")
-    return Question(**values)
+    return Question(**values, answers=answers)
+
+
+def _answers(value: Any, where: str, line: int) -> tuple[str, ...]:
+    """A row's ``answers``: a JSON list, or text with ``|`` between the answers (a CSV cell).
+
+    >>> _answers("labelled dataset | labeled dataset", "q.csv", 2)
+    ('labelled dataset', 'labeled dataset')
+    >>> _answers(["24 months", 24], "q.jsonl", 1)
+    ('24 months', '24')
+    """
+    if value is None or value == "":
+        return ()
+    items = value.split("|") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple) or not all(isinstance(v, str | int | float) for v in items):
+        raise DocumentError(where, f"line {line}: 'answers' must be a list of texts (or 'a | b' in a CSV cell)")
+    return tuple(text for v in items if (text := str(v).strip()))
 
 
 def parse_questions(file_name: str, data: bytes, name: str | None = None) -> QuestionSet:
     """Read a JSONL (one object a line) or CSV (a header row with ``question`` and ``answer``) question file.
+
+    Either kind may give several accepted answers: ``"answers": [...]`` in JSONL, an ``answers`` column
+    with ``|`` between them in CSV (with or without ``answer``, which else is the first of them).
 
     >>> qs = parse_questions("q.csv", b"Question,Answer,source\\nHow long?,3 days,a.md\\n")
     >>> qs.name, qs.questions[0].answer, qs.questions[0].source
@@ -168,7 +206,7 @@ def parse_questions(file_name: str, data: bytes, name: str | None = None) -> Que
     if suffix == ".csv":
         reader = csv.DictReader(io.StringIO(text))
         header = {(h or "").strip().lower(): h for h in reader.fieldnames or []}
-        missing = [c for c in ("question", "answer") if c not in header]
+        missing = [c for c in ("question", "answer") if c not in header and not (c == "answer" and "answers" in header)]
         if missing:
             raise DocumentError(file_name, f"line 1: the header needs the column(s) {', '.join(missing)}")
         rows = [{k.strip().lower(): v for k, v in r.items() if k} for r in reader]

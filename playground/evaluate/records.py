@@ -23,6 +23,7 @@ from playground.compare import CONDITIONS, ConditionResult, PromptSettings, Sour
 from playground.config import ChunkSettings, GenerationParams, RetrievalSettings, _Config, _help, _require
 from playground.embeddings import DEFAULT_EMBED_MODEL
 from playground.errors import ConfigError
+from playground.evaluate.judge import JudgeSettings
 from playground.evaluate.questions import Question, QuestionSet
 from playground.index import Hit
 from playground.models import DEFAULT_MODEL, Metrics
@@ -55,6 +56,10 @@ class EvalConfig(_Config):
     base: str = _help("The base model's id.", DEFAULT_MODEL)
     finetuned: str = _help("The fine-tuned model's id; empty runs the base model again in that slot.", "")
     embed_model: str = _help("Embedding model of the index and of answer similarity.", DEFAULT_EMBED_MODEL)
+    judge: JudgeSettings = field(
+        default_factory=JudgeSettings,
+        metadata={"help": "An optional model that judges each answer beside containment (its model and rubric)."},
+    )
     seed: int = _help("Seed of the bootstrap resampling, so the intervals repeat.", 0)
     bootstrap: int = _help("Bootstrap resamples behind each 95% interval; more is steadier and slower.", 2000)
 
@@ -82,6 +87,7 @@ class EvalConfig(_Config):
             "generation": GenerationParams,
             "chunk": ChunkSettings,
             "prompts": PromptSettings,
+            "judge": JudgeSettings,
         }
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - names)
@@ -93,7 +99,7 @@ class EvalConfig(_Config):
     def answer_key(self) -> dict[str, Any]:
         """The settings the answers depend on (not the limit or the bootstrap), for the run id."""
         out = self.as_dict()
-        for name in ("limit", "seed", "bootstrap", "conditions"):
+        for name in ("limit", "seed", "bootstrap", "conditions", "judge"):  # a judge adds verdicts, not answers
             out.pop(name)
         return out
 
@@ -135,6 +141,8 @@ class Scores:
     similarity: float | None = None
     refused: float | None = None  # 1.0 when the answer declines (see refusal.py); None in runs made before
     refusal: str = ""  # why it was judged so
+    judged: float | None = None  # the judge's verdict (1.0 correct, 0.0 wrong); None: no judge, or it could not say
+    judgement: str = ""  # the judge's one-line reason; "" when no judge ran
 
 
 @dataclass
@@ -159,6 +167,9 @@ class Answer:
         out = dataclasses.asdict(self)
         if self.scores is not None and self.scores.refused is None:  # a run from before refusals were judged
             for key in ("refused", "refusal"):
+                out["scores"].pop(key)
+        if self.scores is not None and not self.scores.judgement:  # no judge ran: stored as before
+            for key in ("judged", "judgement"):
                 out["scores"].pop(key)
         return out
 
@@ -251,7 +262,10 @@ class QuestionResult:
 
     @classmethod
     def from_json(cls, row: dict[str, Any]) -> QuestionResult:
-        question = Question(**{k: str(row[k]) for k in ("question", "answer", "source", "chunk_id", "id") if k in row})
+        question = Question(
+            **{k: str(row[k]) for k in ("question", "answer", "source", "chunk_id", "id") if k in row},
+            answers=tuple(str(a) for a in row.get("answers") or ()),
+        )
         retrieval = _from(Retrieval, row["retrieval"]) if row.get("retrieval") else None
         return cls(
             question=question,

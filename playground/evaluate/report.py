@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from playground.compare import COLORS, CONDITIONS, LABELS
+from playground.evaluate.judge import Agreement, agreement
 from playground.evaluate.metrics import bootstrap_ci, hit_at_k, paired_bootstrap_ci, reciprocal_rank
 from playground.evaluate.records import Answer, EvalRun, QuestionResult, Retrieval
 from playground.evaluate.refusal import detect_refusal
@@ -25,12 +26,16 @@ METRICS = {  # score key -> column title
     "strict_em": "Strict EM",
     "f1": "Token F1",
     "similarity": "Similarity",
+    "judged": "Judge",
 }
+OPTIONAL = ("similarity", "judged")  # shown only when the run measured them
 METRIC_HELP = {
     "correct": "the normalised gold answer equals the answer or appears in it as whole words",
     "strict_em": "the normalised answer equals the normalised gold answer",
     "f1": "word-overlap F1 between the normalised answer and gold answer",
     "similarity": "cosine similarity of the answer's and the gold answer's embeddings",
+    "judged": "a judging model's verdict that the answer states a gold answer (only when a judge is set)",
+    "agreement": "Cohen's kappa between containment ('correct') and the judge over every answer both judged",
     "vs_base": "paired difference in 'correct' against Base, over the same questions",
     "intervals": "mean with a 95% percentile bootstrap interval over questions (low, high)",
     "refusal": "share of answerable questions the answer declines (rules, then similarity to refusal phrasings)",
@@ -120,6 +125,8 @@ class Summary:
     notes: list[str] = field(default_factory=list)
     behaviour: dict[str, dict[str, Interval]] = field(default_factory=dict)  # key -> condition -> rate
     style: str = ""  # the house style rule, in words
+    agreement: Agreement | None = None  # containment vs the judge, when a judge ran
+    judge: str = ""  # the judging model's id
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -133,6 +140,14 @@ class Summary:
             "known_before": self.known_before,
             "behaviour": {k: {c: v.as_dict() for c, v in by.items()} for k, by in self.behaviour.items()},
             "style": self.style,
+            "judge": self.judge or None,
+            "agreement": None
+            if self.agreement is None
+            else {
+                "kappa": self.agreement.kappa,
+                "n": self.agreement.n,
+                "disagreements": self.agreement.disagreements,
+            },
             "notes": self.notes,
         }
 
@@ -192,6 +207,8 @@ class Summary:
             r = self.retrieval
             hits = " · ".join(f"hit@{k} {r[f'hit@{k}']:.2f}" for k in HIT_KS)
             out += ["", f"Retrieval ({r['n']} questions, top {r['depth']}): {hits} · MRR {r['mrr']:.2f}"]
+        if self.agreement is not None:
+            out += ["", f"Judge {self.judge} against containment: {self.agreement}"]
         if b_rows := self.behaviour_rows():
             out += ["", f"Behaviour (house style: {self.style}):", "", *markdown_table(b_rows)]
         if kb_rows := self.known_before_rows():
@@ -243,7 +260,7 @@ def summarize(run: EvalRun, style: StyleRule | None = None) -> Summary:
         scores = {}
         for key in METRICS:
             values = [v for a in scored if (v := getattr(a.scores, key)) is not None]
-            if values or key != "similarity":
+            if values or key not in OPTIONAL:
                 scores[key] = Interval(*bootstrap_ci(values, **boot))
         cost: dict[str, float | None] = {}
         for key in COST:
@@ -277,7 +294,20 @@ def summarize(run: EvalRun, style: StyleRule | None = None) -> Summary:
         notes.append(
             "Answers that failed are left out of the scores: " + ", ".join(f"{k} {v}" for k, v in failed.items())
         )
+    judged = agreement_of(results, conditions)
+    undecided = sum(
+        1
+        for r in results
+        for a in r.answers.values()
+        if a.scores and not a.same_as and a.scores.judgement and a.scores.judged is None
+    )
+    if undecided:
+        notes.append(f"The judge gave no verdict on {undecided} answer(s) (its reasons are stored beside them).")
+    if judged is not None and judged.kappa is None:
+        notes.append("Cohen's kappa is undefined: containment and the judge each gave every answer the same class.")
     return Summary(
+        agreement=judged,
+        judge=config.judge.model if config.judge.enabled else "",
         run_id=run.run_id,
         questions=run.questions.name,
         n=len(results),
@@ -289,6 +319,19 @@ def summarize(run: EvalRun, style: StyleRule | None = None) -> Summary:
         behaviour=behaviour(run, style, boot),
         style=style.description,
     )
+
+
+def agreement_of(results: list[QuestionResult], conditions: dict[str, ConditionSummary]) -> Agreement | None:
+    """Containment against the judge over every answer both judged (a copied answer counts once); None: no judge."""
+    pairs = []
+    for r in results:
+        for c in conditions:
+            answer = r.answers.get(c)
+            if answer and answer.scores and not answer.same_as and answer.scores.judged is not None:
+                pairs.append((answer.scores.correct, answer.scores.judged))
+    if not pairs:
+        return None
+    return agreement([a for a, _ in pairs], [b for _, b in pairs])
 
 
 def behaviour(run: EvalRun, style: StyleRule, boot: dict[str, int]) -> dict[str, dict[str, Interval]]:
@@ -510,6 +553,9 @@ def heatmap_figure(run: EvalRun) -> Any:
             colors.append(COLORS[c] if scores and scores.correct else WRONG if scores else FAILED)
             shown = html.escape(answer.error or (answer.text or "")[:120])
             verdict = f"{'correct' if scores.correct else 'wrong'}, F1 {scores.f1:.2f}" if scores else "failed"
+            if scores and scores.judgement:  # the judge's word beside containment, never instead of it
+                said = "no verdict" if scores.judged is None else "correct" if scores.judged else "wrong"
+                verdict += f"<br>judge: {said} ({html.escape(scores.judgement)})"
             hover.append(f"{verdict}<br>{shown}")
         fig.add_scatter(
             x=[LABELS[c]] * len(rows),

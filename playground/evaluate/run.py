@@ -21,6 +21,7 @@ import json
 import os
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from typing import Any
 from playground.compare import LABELS, Retrieved, compare
 from playground.config import ChunkSettings, Progress, no_progress
 from playground.errors import PlaygroundError
+from playground.evaluate.judge import FAILED, judge
 from playground.evaluate.metrics import (
     embedding_similarity,
     exact_match,
@@ -61,6 +63,7 @@ class _Setup:
     embed_model: Any  # scores answer similarity; None skips it
     norm_texts: dict[str, str]  # chunk id -> normalised text, for the relevance rule
     cancel: threading.Event | None
+    judge: ModelInfo | None = None  # judges each answer beside containment; None: no judge
 
     @property
     def cancelled(self) -> bool:
@@ -93,6 +96,10 @@ def evaluate(
     workspace = workspace or (index.workspace if index else "default")
     register_for_evaluation(workspace, questions)
     meta = _describe(workspace, docs, base, finetuned, index, questions)
+    judge_model = catalogue.resolve(config.judge.model) if config.judge.enabled else None
+    if judge_model is not None:  # kept apart from "models": a judge changes no answer, so not the run id
+        config = replace(config, judge=replace(config.judge, model=judge_model.id))
+        meta["judge"] = {"model": describe_model(judge_model), "prompt": config.judge.prompt}
     folder = Path(run_dir) if run_dir else workspace_dir(workspace) / "evals" / _run_id(config, questions, meta, index)
     _write_config(folder, config, meta)
 
@@ -105,6 +112,7 @@ def evaluate(
         embed_model if embed_model is not None else (index.embed_model if index else None),
         {n.node_id: normalize_answer(n.get_content()) for n in index.nodes} if index else {},
         cancel,
+        judge_model,
     )
     stored = {r.qid: r for r in _read_results(folder).values() if not r.failed(config.conditions)}
     selected = questions.head(config.limit)
@@ -113,7 +121,12 @@ def evaluate(
     cancelled = False
     for i, question in enumerate(selected.questions):
         if question.qid in stored:  # stored questions further on are collected even after a cancel
-            results.append(stored[question.qid])
+            kept = stored[question.qid]
+            if setup.judge is not None and not cancelled and _unjudged(kept):  # a judge added to a stored run
+                progress(i / max(total, 1), f"Question {i + 1}/{total}: judging the stored answers")
+                judge_answers(kept, setup)
+                _append(folder, kept)
+            results.append(kept)
             continue
         if cancelled or setup.cancelled:
             cancelled = True
@@ -224,11 +237,40 @@ def answer_question(question: Question, setup: _Setup, step: Progress = no_progr
         return None
     for answer in answers.values():  # a copy of its twin's answer (same_as) takes its twin's scores
         if not answer.same_as:
-            answer.scores = score(answer, question.answer, setup.embed_model)
+            answer.scores = score(answer, question.answers, setup.embed_model)
+    result = QuestionResult(question, retrieval, [Passage.of(h) for h in context], answers)
+    if setup.judge is not None:
+        step(1.0, f"judging with {setup.judge.name}")
+        judge_answers(result, setup)
     for answer in answers.values():
         if answer.same_as:
             answer.scores = answers[answer.same_as].scores
-    return QuestionResult(question, retrieval, [Passage.of(h) for h in context], answers)
+    return result
+
+
+def judge_answers(result: QuestionResult, setup: _Setup) -> None:
+    """The judge's verdict on each scored answer, stored beside its containment score (copies share their twin's)."""
+    assert setup.judge is not None
+    for answer in result.answers.values():
+        if answer.scores is None or answer.same_as:
+            continue
+        q = result.question
+        verdict = judge(answer.text, q.question, q.answers, setup.catalogue, setup.judge, setup.config.judge)
+        answer.scores.judged = None if verdict.correct is None else float(verdict.correct)
+        answer.scores.judgement = verdict.reason
+    for answer in result.answers.values():
+        twin = result.answers.get(answer.same_as or "")
+        if twin is not None and twin.scores is not None:
+            answer.scores = twin.scores
+
+
+def _unjudged(result: QuestionResult) -> bool:
+    """Whether an answer was never judged, or its judge could not be asked (a resumed run asks again)."""
+    return any(
+        a.scores is not None and (not a.scores.judgement or a.scores.judgement.startswith(FAILED))
+        for a in result.answers.values()
+        if not a.same_as
+    )
 
 
 def _retrieve(question: Question, setup: _Setup) -> tuple[list[Hit], Retrieval | None]:
@@ -292,8 +334,8 @@ def _answer(question: Question, setup: _Setup, passages: Retrieved, step: Progre
     return answers
 
 
-def score(answer: Answer, gold: str, embed_model: Any) -> Scores | None:
-    """An answer's scores against the gold answer; None for an answer that failed."""
+def score(answer: Answer, gold: str | Sequence[str], embed_model: Any) -> Scores | None:
+    """An answer's scores against the gold answer (any of several counts); None for an answer that failed."""
     if answer.error:
         return None
     text = answer.text or ""
@@ -319,8 +361,8 @@ def relevant_ids(
     """
     texts = norm_texts or {n.node_id: normalize_answer(n.get_content()) for n in index.nodes}
     in_file = [n.node_id for n in index.nodes if not question.source or n.metadata.get("file_name") == question.source]
-    gold = normalize_answer(question.answer)
-    found = {i for i in in_file if gold and f" {gold} " in f" {texts[i]} "}
+    golds = [g for g in (normalize_answer(a) for a in question.answers) if g]
+    found = {i for i in in_file if any(f" {g} " in f" {texts[i]} " for g in golds)}
     if question.chunk_id and question.chunk_id in texts:
         found.add(question.chunk_id)
     if found:
