@@ -24,7 +24,7 @@ from playground.finetune.settings import (
     DatasetSettings,
     LoraSettings,
 )
-from playground.finetune.train import base_cached, duration_text, estimate_seconds
+from playground.finetune.train import base_cached, duration_text, estimate_seconds, planned_steps
 
 ui.via_app(__file__)
 
@@ -137,6 +137,16 @@ else:
     st.success(report.summary(), icon=":material/shield:")
 counts = ", ".join(f"{n} {r}" for r, n in dataset.counts().items())
 st.caption(f"{len(dataset.examples)} examples ({counts}) from {dataset.facts} facts · hash `{dataset.hash}`")
+for recipe in (r for r in dataset.settings.recipes if not dataset.counts().get(r)):  # chosen, yet none made
+    if recipe == "raft":
+        why = (
+            f"each fact becomes a RAFT example with probability RAFT share ({dataset.settings.raft_share:.2f}), "
+            f"and none of the {dataset.facts} facts drew one (about {dataset.facts * dataset.settings.raft_share:.1f}"
+            " expected): raise RAFT share for some"
+        )
+    else:
+        why = "no fact gave one, or the question gates and the held-out check removed those made"
+    st.caption(f":material/info: **{recipe}** was chosen and made 0 examples: {why}.")
 dataset_report = dataset.report()
 gates = dataset_report["gates"]
 with st.expander("Dataset report: examples per recipe, what each question gate dropped, ten random examples"):
@@ -246,8 +256,11 @@ except PlaygroundError as err:
 seconds = estimate_seconds(lora, dataset.examples, chosen_base.path) if lora and chosen_base.path else None
 if seconds is not None:
     once = "" if base_cached(chosen_base.path) else ", ~40 s of it reading the base model once (later runs keep a copy)"
+    steps = planned_steps(lora, len(dataset.examples)) if lora else 0  # the same count the run states
     st.caption(
-        f"About **{duration_text(seconds)}** on a 2-core CPU (measured per step there){once}; faster on more cores."
+        f"{steps} steps ({len(dataset.examples)} examples in batches of {lora.batch_size if lora else 0}, "
+        f"up to the max steps), about **{duration_text(seconds)}** on a 2-core CPU (measured per step there)"
+        f"{once}; faster on more cores."
     )
 if st.button("Train", type="primary", disabled=bool(job and job.running)):
     try:
@@ -264,7 +277,11 @@ if st.button("Train", type="primary", disabled=bool(job and job.running)):
 @st.fragment(run_every=1.0 if job is not None and job.running else None)
 def live(job: TrainingJob) -> None:
     """Redrawn every second while the job runs: progress with the time since Train, the loss curve, Cancel."""
-    st.progress(min(job.fraction, 1.0), text=f"{job.message or 'Starting…'} — {duration_text(job.elapsed)} since Train")
+    fraction = min(job.fraction, 1.0)
+    left = job.remaining
+    when = f"{duration_text(job.elapsed)} since Train" + (f", about {duration_text(left)} left" if left else "")
+    # The percentage is the bar's own: a phase's own share beside the whole run's bar read as a broken bar
+    st.progress(fraction, text=f"{fraction:.0%} · {job.message or 'Starting…'} — {when}")
     if job.losses:
         st.plotly_chart(loss_figure(list(job.losses)), key="ft_loss")
     if job.running:

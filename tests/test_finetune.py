@@ -21,6 +21,7 @@ from playground.finetune import registry
 from playground.finetune.dataset import Dataset, LeakageReport, build_dataset, import_dataset
 from playground.finetune.export import export_adapter, permute_rows
 from playground.finetune.pipeline import BaseModel, finetune, resolve_base
+from playground.finetune.report import loss_figure
 from playground.finetune.settings import DatasetSettings, LoraSettings, preset
 from playground.finetune.train import train
 from playground.heldout import Leak
@@ -412,7 +413,11 @@ def test_the_fine_tune_page_builds_checks_trains_and_saves(monkeypatch, playgrou
     assert "none leaks" in at.success[0].value and "71 held-out questions" in at.success[0].value
     assert any(d.label == "Download JSONL" for d in at.get("download_button"))
     at.number_input(key="ft_steps_quick").set_value(2)
-    at.number_input(key="ft_seq_quick").set_value(96)
+    at.number_input(key="ft_seq_quick").set_value(96).run()
+    planned = next(c.value for c in at.caption if " steps (" in c.value)
+    assert planned.startswith("2 steps ("), planned  # the count the run states, before it starts
+    raft = at.session_state["ft_dataset"].counts().get("raft", 0)
+    assert raft or any("**raft** was chosen and made 0 examples" in c.value for c in at.caption)
     next(b for b in at.button if b.label == "Train").click().run()
     assert not at.exception and not at.error
     job = at.session_state["ft_job"]
@@ -423,6 +428,10 @@ def test_the_fine_tune_page_builds_checks_trains_and_saves(monkeypatch, playgrou
     assert "embedded:sample-ft" in done and "fine-tuned from embedded:smollm2-135m-instruct" in done
     assert (playground_home / "models" / "sample-ft.gguf").is_file()
     assert registry.get("sample-ft").steps == 2
+    assert job.steps == 2 and len(job.step_times) == 2 and job.remaining is None  # done: nothing left
+    bar = at.get("progress")[0].proto
+    assert bar.text.startswith(f"{bar.value}% · "), "the percentage is the bar's own"
+    assert loss_figure(job.losses).layout.xaxis.dtick == 1, "whole steps on the axis"
 
 
 # -- the shipped sample adapter -------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from playground.finetune.dataset import Dataset
 from playground.finetune.export import export_adapter
 from playground.finetune.registry import FineTune
 from playground.finetune.settings import LoraSettings
-from playground.finetune.train import StepCallback, TrainResult, train
+from playground.finetune.train import WRITE_S, StepCallback, TrainResult, planned_steps, train
 from playground.models import Catalogue, ModelInfo
 from playground.models.embedded import gguf_metadata
 from playground.models.ollama import OllamaBackend
@@ -174,6 +174,7 @@ class TrainingJob:
     result: TrainResult | None = None
     started: float = 0.0  # time.time() at start
     ended: float = 0.0  # time.time() once it stopped, however it stopped
+    step_times: list[float] = field(default_factory=list)  # time.time() at the end of each step
     _cancel: threading.Event = field(default_factory=threading.Event, repr=False)
     _thread: threading.Thread | None = field(default=None, repr=False)
 
@@ -190,6 +191,24 @@ class TrainingJob:
     @property
     def running(self) -> bool:
         return self.state in ("pending", "running")
+
+    @property
+    def steps(self) -> int:
+        """The steps this run makes (the figure the page and the progress message both state)."""
+        return planned_steps(self.lora, len(self.dataset.examples))
+
+    @property
+    def remaining(self) -> float | None:
+        """Seconds left, from the pace of the steps so far; None until two steps give a pace, and once stopped."""
+        done = len(self.step_times)
+        if not self.running or done < 2:
+            return None
+        pace = (self.step_times[-1] - self.step_times[0]) / (done - 1)
+        return max(self.steps - done, 0) * pace + WRITE_S
+
+    def _on_step(self, step: int, loss: float) -> None:
+        self.losses.append((step, loss))
+        self.step_times.append(time.time())
 
     @property
     def elapsed(self) -> float:
@@ -216,7 +235,7 @@ class TrainingJob:
                 out_dir=self.out_dir,
                 corpus=self.corpus,
                 progress=self._progress,
-                on_step=lambda step, loss: self.losses.append((step, loss)),
+                on_step=self._on_step,
                 cancel=self._cancel,
                 threads=config.app_threads(),
             )

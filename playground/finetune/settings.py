@@ -148,8 +148,9 @@ PRESETS: dict[str, Preset] = {
         name="nightwren-sample",
     ),
     "quick": Preset(
-        "A smoke test: six steps of a small adapter, to see the whole path work; about 25 s on a 2-core CPU, "
-        "measured (the first run on a machine also reads the base model: 40 s more).",
+        "A smoke test: up to six steps of a small adapter (fewer when the data makes fewer batches), to see the "
+        "whole path work; about 25 s on a 2-core CPU, measured (the first run on a machine also reads the base "
+        "model: 40 s more).",
         DatasetSettings(questions_per_fact=1, raft_share=0.05, distractors=1),
         LoraSettings(rank=4, alpha=8.0, learning_rate=2e-3, epochs=1, max_steps=6, batch_size=4, max_seq_length=160),
     ),

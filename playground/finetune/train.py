@@ -120,7 +120,8 @@ class _LoadReport:
             self.doing, self.last = doing, now
             self.progress(
                 fraction,
-                f"Loading the base model ({self.how}): {round(100 * fraction)} %, {now - self.started:.0f} s · "
+                # no percentage of its own: beside the whole run's bar, "40 %" of the load read as a broken bar
+                f"Loading the base model ({self.how}), {now - self.started:.0f} s · "
                 f"{doing}{detail}",
             )
 
@@ -256,7 +257,7 @@ def load_base(path: str | Path, progress: Progress = no_progress) -> tuple[Any, 
     processes read in a few seconds; within a process the model stays in memory. Each call returns a
     fresh copy of the model, because PEFT wraps the layers of the model it is given. ``progress`` hears
     the load's own fraction and elapsed seconds, e.g.
-    ``"Loading the base model (dequantizing the GGUF): 72 %, 31 s · tensors 110/272"``.
+    ``"Loading the base model (dequantizing the GGUF), 31 s · tensors 110/272"``.
     """
     path = Path(path)
     if not path.is_file():
@@ -451,6 +452,17 @@ def duration_text(seconds: float) -> str:
     return f"{whole // 3600} h {whole % 3600 // 60:02d} min"
 
 
+def planned_steps(settings: LoraSettings, examples: int) -> int:
+    """The optimizer steps ``settings`` make of ``examples``: one per batch, each epoch, capped by max_steps.
+
+    >>> quick = LoraSettings(epochs=1, max_steps=6, batch_size=4, max_seq_length=160)
+    >>> planned_steps(quick, 14), planned_steps(quick, 400)  # 14 examples are 4 batches, fewer than the cap
+    (4, 6)
+    """
+    steps = math.ceil(examples / settings.batch_size) * settings.epochs
+    return min(steps, settings.max_steps) if settings.max_steps else steps
+
+
 def estimate_seconds(
     settings: LoraSettings, examples: Sequence[Example], base_path: str | Path | None = None, where: str = "cpu"
 ) -> float | None:
@@ -478,9 +490,7 @@ def estimate_seconds(
     if not where.startswith("cpu") or not examples:
         return None
     tokens = sum(min(example_tokens(e), settings.max_seq_length) for e in examples) / len(examples)
-    steps = math.ceil(len(examples) / settings.batch_size) * settings.epochs
-    if settings.max_steps:
-        steps = min(steps, settings.max_steps)
+    steps = planned_steps(settings, len(examples))
     step = CPU_STEP_S + CPU_TOKEN_S * min(settings.batch_size, len(examples)) * tokens
     return CPU_LOAD_S["cache" if cached else "gguf"] + steps * step + WRITE_S
 
@@ -539,10 +549,7 @@ def train(
         model.to(where)
         model.train()
         lengths = [len(e.ids) for e in kept]
-        per_epoch = math.ceil(len(kept) / settings.batch_size)
-        total = per_epoch * settings.epochs
-        if settings.max_steps:
-            total = min(total, settings.max_steps)
+        total = planned_steps(settings, len(kept))
         optimizer = torch.optim.AdamW(
             [p for p in model.parameters() if p.requires_grad], lr=settings.learning_rate, weight_decay=0.0
         )
@@ -611,6 +618,7 @@ __all__ = [
     "estimate_seconds",
     "example_tokens",
     "load_base",
+    "planned_steps",
     "train",
     "train_step",
 ]
