@@ -92,7 +92,8 @@ if st.button("Ask", type="primary", disabled=not question.strip()) or (ask_again
             base=base,
             finetuned=finetuned,
             index=index,
-            retrieval=RetrievalSettings(top_k=top_k),
+            # The recipe the workspace's retrieval check chose (or the one a person picked on Documents).
+            retrieval=ui.retrieval_settings(RetrievalSettings(top_k=top_k)),
             generation=GenerationParams(max_tokens=max_tokens, seed=int(seed)),
             prompts=PromptSettings(rag_template=template),
             # As uploaded, with the edits counted: a fine-tune of these files stays theirs after a fact edit.

@@ -5,6 +5,7 @@ import streamlit as st
 from playground import ChunkSettings, PlaygroundError, config, ui
 from playground.config import max_file_bytes
 from playground.documents import SUPPORTED_EXTENSIONS, apply_budgets
+from playground.retrieval_check import AUTOMATIC, check_table, load_check, recipe_names, summary
 
 ui.via_app(__file__)
 
@@ -168,7 +169,52 @@ with right.container(border=True):
                     state="complete",
                     expanded=False,
                 )
+            # Measured once per index, now that it is built: which recipe finds this workspace's passages best.
+            with st.spinner("Checking which retrieval recipe suits these documents…"):
+                try:
+                    ui.retrieval_check(progress=ui.progress_bar())
+                except PlaygroundError as err:
+                    st.error(ui.plain(str(err)))
             st.rerun()
+
+# -- retrieval check ----------------------------------------------------------------------------------
+if state == "current":
+    index = ui.current_index()
+    check = load_check(index.path) if index is not None else None
+    with st.expander("Retrieval check" + (f": {check.chosen.name}" if check else ""), expanded=check is not None):
+        if check is None:
+            st.caption(
+                "Which retrieval recipe (embeddings, BM25, fused equally or weighted, with or without the title "
+                "header) finds these documents' passages best, measured on questions made from the chunks and on "
+                "the workspace's own questions. Embeds no answer, calls no language model."
+            )
+        if st.button("Check retrieval" if check is None else "Check again", disabled=read_only):
+            with st.spinner("Checking which retrieval recipe suits these documents…"):
+                try:
+                    check = ui.retrieval_check(again=True, progress=ui.progress_bar())
+                except PlaygroundError as err:
+                    st.error(ui.plain(str(err)))
+            st.rerun()
+        if check is not None:
+            st.markdown(ui.plain(summary(check)))
+            sets = f"{check.probes} probe questions made from the chunks"
+            if check.own_questions:
+                sets += f" and the workspace's own {check.own_questions} questions"
+            st.caption(f"Measured on {sets}; decided by the {check.decided_by}. " + " ".join(check.notes))
+            st.dataframe(check_table(check), hide_index=True, width="stretch")
+            picked = ws.retrieval_recipe() or AUTOMATIC
+            options = [AUTOMATIC, *recipe_names()]
+            choice = st.selectbox(
+                "Retrieval recipe",
+                options,
+                index=options.index(picked) if picked in options else 0,
+                format_func=lambda o: f"automatic (chosen: {check.chosen.name})" if o == AUTOMATIC else o,
+                disabled=read_only,
+                help="Answers retrieve with the check's choice unless you pick a recipe here.",
+            )
+            if choice != picked:
+                ws.save_retrieval_recipe(None if choice == AUTOMATIC else choice)
+                st.rerun()
 
 # -- chunk browser ------------------------------------------------------------------------------------
 st.subheader("Chunks")

@@ -31,7 +31,12 @@ def _progress(fraction: float, message: str) -> None:
 def _add_retrieval_args(p: argparse.ArgumentParser) -> None:
     """How documents are chunked and retrieved: the same options, defaults and help wherever there is an index."""
     p.add_argument("--top-k", type=int, default=RetrievalSettings().top_k, help=RetrievalSettings.help("top_k"))
-    p.add_argument("--mode", default="hybrid", choices=list(RETRIEVAL_MODES), help=RetrievalSettings.help("mode"))
+    p.add_argument(
+        "--mode",
+        default=None,
+        choices=list(RETRIEVAL_MODES),
+        help=RetrievalSettings.help("mode") + " Default: hybrid (retrieve: the retrieval check's choice).",
+    )
     p.add_argument("--cutoff", type=float, default=0.0, help=RetrievalSettings.help("similarity_cutoff"))
     p.add_argument("--chunk-size", type=int, default=ChunkSettings().chunk_size, help=ChunkSettings.help("chunk_size"))
     p.add_argument(
@@ -217,7 +222,7 @@ def _index(args: argparse.Namespace) -> tuple[Any, Any]:
 
 
 def _retrieval(args: argparse.Namespace) -> RetrievalSettings:
-    return RetrievalSettings(top_k=args.top_k, similarity_cutoff=args.cutoff, mode=args.mode)
+    return RetrievalSettings(top_k=args.top_k, similarity_cutoff=args.cutoff, mode=args.mode or "hybrid")
 
 
 def _catalogue(no_ollama: bool) -> Any:
@@ -234,12 +239,31 @@ def _catalogue(no_ollama: bool) -> Any:
 
 
 def cmd_retrieve(args: argparse.Namespace) -> int:
-    _, index = _index(args)
-    hits = index.retrieve(args.question, _retrieval(args))
+    from playground.retrieval_check import chosen_settings, folder_check, index_with_header, summary
+    from playground.workspace import default_workspace
+
+    files, index = _index(args)
+    # The recipe this workspace measured best with, unless --mode names one (a person's override).
+    check = folder_check(index, args.docs, files, args.workspace or default_workspace(args.docs))
+    settings = _retrieval(args) if args.mode else chosen_settings(check, _retrieval(args))
+    if not args.mode:  # the chosen header means chunks embedded under it: that index (built once, then kept)
+        index = index_with_header(index, check.chosen.headers, files)
+    hits = index.retrieve(args.question, settings)
+    if not args.quiet:
+        print(summary(check) if not args.mode else f"--mode {args.mode} (over the check's choice)", file=sys.stderr)
     if args.json:
         out = {
             "question": args.question,
             "hits": [{k: h.as_dict()[k] for k in ("file_name", "page", "score", "similarity", "text")} for h in hits],
+            "retrieval_check": {
+                **check.as_dict(),
+                "used": {
+                    "mode": settings.mode,
+                    "vector_weight": settings.vector_weight,
+                    "headers": index.recipe.headers,
+                },
+                "overridden": bool(args.mode),
+            },
         }
         print(json.dumps(out, indent=2, ensure_ascii=False))
         return 0

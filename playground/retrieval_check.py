@@ -278,9 +278,10 @@ def run_check(
     return RetrievalCheck(chosen, default, decided_by, f"{why}, on {where}", rows, len(probes), len(own), notes)
 
 
-def save_check(folder: str | Path, check: RetrievalCheck) -> Path:
-    """Keep the check beside the index it measured."""
-    return write_atomic(Path(folder) / CHECK_FILE, json.dumps(check.as_dict(), indent=1, ensure_ascii=False))
+def save_check(folder: str | Path, check: RetrievalCheck, measured: dict[str, Any] | None = None) -> Path:
+    """Keep the check beside the index it measured (``measured``: that index's files and chunk settings)."""
+    data = {**check.as_dict(), "measured": measured or {}}
+    return write_atomic(Path(folder) / CHECK_FILE, json.dumps(data, indent=1, ensure_ascii=False))
 
 
 def load_check(folder: str | Path) -> RetrievalCheck | None:
@@ -346,13 +347,120 @@ __all__ = [
     "MAX_PROBES",
     "Recipe",
     "RetrievalCheck",
+    "answer_settings",
     "check_table",
     "choose",
     "chosen_settings",
+    "folder_check",
+    "index_with_header",
     "load_check",
     "probe_questions",
+    "recipe_names",
     "recipes",
     "run_check",
     "save_check",
     "summary",
+    "workspace_check",
+    "workspace_headers",
 ]
+
+
+def workspace_check(
+    index: Any,
+    workspace: Any,
+    files: Sequence[Any] | None = None,
+    *,
+    again: bool = False,
+    progress: Callable[[float, str], None] | None = None,
+) -> RetrievalCheck:
+    """The check kept beside ``index`` (or the workspace's last one, when it measured these same files and
+    chunks under the other header); made and kept when there is none, or ``again``.
+
+    ``workspace``: its :class:`playground.workspace.Workspace`, whose ``questions.jsonl`` is its own question
+    set and whose held-out questions never become probes. When the check chooses the other contextual header,
+    the workspace remembers it and its next index is built with it (:func:`workspace_headers`).
+    """
+    from playground.heldout import held_out
+
+    measured = {"files": index.files, "chunk_settings": index.stats.chunk_settings}
+    if not again:
+        kept = load_check(index.path)
+        if kept is not None:
+            return kept
+        last = Path(workspace.dir) / CHECK_FILE
+        if last.is_file() and json.loads(last.read_text(encoding="utf-8")).get("measured") == measured:
+            kept = load_check(workspace.dir)
+            if kept is not None:
+                save_check(index.path, kept, measured)
+                return kept
+    check = run_check(
+        index,
+        files=files if files is not None else workspace.documents(),
+        own_questions=workspace.questions(),
+        held_out=held_out(workspace.name),
+        progress=progress,
+    )
+    save_check(index.path, check, measured)
+    save_check(workspace.dir, check, measured)
+    if check.chosen.headers != (workspace.retrieval_headers() or check.default.headers):
+        workspace.save_retrieval_headers(check.chosen.headers)
+    return check
+
+
+def workspace_headers(workspace: Any) -> str:
+    """The contextual header the workspace's index is built with: a person's picked recipe's, else the
+    check's choice, else the default recipe's."""
+    from playground.index import SearchRecipe
+
+    picked = next((r for r in recipes(["none", "title"]) if r.name == workspace.retrieval_recipe()), None)
+    return picked.headers if picked else workspace.retrieval_headers() or SearchRecipe().headers
+
+
+def answer_settings(index: Any, workspace: Any, base: RetrievalSettings | None = None) -> RetrievalSettings:
+    """The settings answers retrieve with in ``workspace``: a person's pick, else the kept check's choice,
+    else ``base``. Only mode and fusion weight change; ``base`` keeps its top-k and cutoff."""
+    if index is None:
+        return base or RetrievalSettings()
+    return chosen_settings(load_check(index.path), base, workspace.retrieval_recipe())
+
+
+def recipe_names() -> list[str]:
+    """Every recipe a person can pick, by name (the header part says which index it was measured on)."""
+    return [r.name for r in recipes(["none", "title"])]
+
+
+def folder_check(index: Any, docs: str | Path, files: Sequence[Any], workspace: str) -> RetrievalCheck:
+    """:func:`workspace_check` for a folder of documents (the command line): its ``questions.jsonl`` is the
+    workspace's own set, held out from the probes with the workspace's registered ones."""
+    from playground.documents import QUESTIONS_FILE, load_questions
+    from playground.heldout import held_out
+
+    kept = load_check(index.path)
+    if kept is not None:
+        return kept
+    folder = Path(docs) if Path(docs).is_dir() else Path(docs).parent
+    own = load_questions(folder) if (folder / QUESTIONS_FILE).is_file() else []
+    check = run_check(index, files=files, own_questions=own, held_out=held_out(workspace, [folder]))
+    save_check(index.path, check)
+    return check
+
+
+def index_with_header(index: Any, headers: str, files: Sequence[Any]) -> Any:
+    """``index`` built again (or loaded, when kept) with chunks under ``headers``, carrying its check along:
+    what answers retrieve from when the check chose the other header."""
+    from playground.config import ChunkSettings
+    from playground.index import SearchRecipe, build_index
+
+    if headers == index.recipe.headers:
+        return index
+    other = build_index(
+        files,
+        embed_model=index.embed_model,
+        chunk_settings=ChunkSettings(**index.stats.chunk_settings),
+        workspace=index.workspace,
+        recipe=SearchRecipe(**{**index.recipe.as_dict(), "headers": headers}),
+    )
+    check = load_check(index.path)
+    if check is not None and load_check(other.path) is None:
+        save_check(other.path, check, {"files": index.files, "chunk_settings": index.stats.chunk_settings})
+    return other

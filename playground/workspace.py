@@ -272,6 +272,23 @@ class Workspace:
         """Remember the Fine-tuned slots' model for this workspace, so a reload (or coming back) keeps it."""
         self._save_settings("models", {"finetuned": model_id})
 
+    def retrieval_recipe(self) -> str | None:
+        """The retrieval recipe a person picked over the retrieval check's choice (its name); None: automatic."""
+        chosen = self._settings().get("retrieval", {}).get("recipe")
+        return str(chosen) if chosen else None
+
+    def save_retrieval_recipe(self, name: str | None) -> None:
+        """Keep a person's retrieval recipe for this workspace (None goes back to the check's choice)."""
+        self._save_settings("retrieval", {**self._settings().get("retrieval", {}), "recipe": name})
+
+    def retrieval_headers(self) -> str | None:
+        """The contextual header the retrieval check chose for this workspace's index; None: the default."""
+        chosen = self._settings().get("retrieval", {}).get("headers")
+        return str(chosen) if chosen else None
+
+    def save_retrieval_headers(self, headers: str) -> None:
+        self._save_settings("retrieval", {**self._settings().get("retrieval", {}), "headers": headers})
+
     def chunks(self, files: list[LoadedFile] | None = None) -> list[TextNode]:
         """The chunks the current settings make (for browsing; no embedding)."""
         good = [f for f in (self.documents() if files is None else files) if f.ok]

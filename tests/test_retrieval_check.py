@@ -3,6 +3,7 @@ near-ties broken towards the simplest, the choice saved with the index and loade
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from playground.config import RetrievalSettings
@@ -106,3 +107,27 @@ def test_the_choice_is_saved_loaded_and_overridable(sample_index, sample_files, 
     got, default = check.score(check.chosen, decided), check.score(check.default, decided)
     assert got and default and got["mrr"] >= default["mrr"] - 0.01 and got["hit@5"] >= default["hit@5"] - 0.01
     assert {r["set"] for r in check.rows} == {"probes", "own questions"}
+
+
+def test_a_workspace_keeps_its_check_and_a_person_overrides_it(embed_model):
+    from playground.retrieval_check import answer_settings, index_with_header, workspace_check, workspace_headers
+    from playground.workspace import Workspace
+
+    files = [load_bytes(name, text.encode()) for name, (text, _) in TOPICS.items()]
+    ws = Workspace("topics-ws").create()
+    rows = [
+        {"question": q + end, "answer": "x", "source": name} for end in ("", " ") for name, (_, q) in TOPICS.items()
+    ]
+    (ws.dir / "questions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    index = build_index(files, embed_model=embed_model, workspace=ws.name)
+    check = workspace_check(index, ws, files)
+    assert check.own_questions == 10 and check.decided_by == "own questions"
+    assert load_check(index.path) is not None  # kept with the index: the next visit measures nothing
+    assert answer_settings(index, ws).mode == check.chosen.mode
+    assert workspace_headers(ws) == check.chosen.headers
+    other = index_with_header(index, check.chosen.headers, files)
+    assert other.recipe.headers == check.chosen.headers and load_check(other.path) is not None
+    ws.save_retrieval_recipe("BM25 only, title header")
+    assert answer_settings(index, ws).mode == "bm25" and workspace_headers(ws) == "title"
+    ws.save_retrieval_recipe(None)
+    assert answer_settings(index, ws).mode == check.chosen.mode

@@ -21,7 +21,7 @@ from playground import config
 from playground.config import Progress
 from playground.documents import LoadedFile
 from playground.embeddings import LocalEmbedding
-from playground.index import PlaygroundIndex, build_index
+from playground.index import PlaygroundIndex, SearchRecipe, build_index
 from playground.models import Backend, Catalogue, EmbeddedBackend, Listing, openai_backend
 from playground.models.ollama import OllamaBackend
 from playground.workspace import Workspace
@@ -90,10 +90,11 @@ def _index_cache() -> _IndexCache:
 
 
 def workspace_index(
-    name: str, signature: Signature, chunk: tuple[int, int], progress: Progress | None = None
+    name: str, signature: Signature, chunk: tuple[int, int], progress: Progress | None = None, headers: str = ""
 ) -> PlaygroundIndex:
-    """A workspace's index for its documents as they are (``signature``); built, updated or loaded once."""
-    cache, key = _index_cache(), (name, signature, chunk)
+    """A workspace's index for its documents as they are (``signature``); built, updated or loaded once.
+    ``headers``: the contextual header its retrieval check chose ('' for the default recipe's)."""
+    cache, key = _index_cache(), (name, signature, chunk, headers)
     with cache.lock:
         index = cache.indexes.get(key)
         building = cache.building.setdefault(key, threading.Lock())
@@ -110,6 +111,7 @@ def workspace_index(
                 chunk_settings=Workspace(name).chunk_settings(),
                 workspace=name,
                 progress=progress or config.no_progress,
+                recipe=SearchRecipe(headers=headers) if headers else None,
             )
             with cache.lock:
                 for old in [k for k in cache.indexes if k[0] == name]:

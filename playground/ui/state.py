@@ -15,7 +15,7 @@ from typing import Any
 import streamlit as st
 
 from playground import config
-from playground.config import Progress
+from playground.config import Progress, RetrievalSettings
 from playground.documents import LoadedFile
 from playground.edits import as_uploaded
 from playground.errors import PlaygroundError, WorkspaceError
@@ -23,6 +23,7 @@ from playground.index import PlaygroundIndex
 from playground.index import index_state as saved_index_state
 from playground.models import Catalogue, Listing, ModelInfo, default_base, default_finetune
 from playground.readout import comparison_id, load_comparison
+from playground.retrieval_check import RetrievalCheck, answer_settings, workspace_check, workspace_headers
 from playground.ui import cache
 from playground.workspace import SAMPLE, Workspace, list_workspaces, open_workspace, slug
 
@@ -128,7 +129,22 @@ def current_index(progress: Progress | None = None) -> PlaygroundIndex | None:
     if not signature:
         return None
     cs = ws.chunk_settings()
-    return cache.workspace_index(ws.name, signature, (cs.chunk_size, cs.chunk_overlap), progress)
+    headers = workspace_headers(ws)  # the retrieval check's (or a person's) choice
+    return cache.workspace_index(ws.name, signature, (cs.chunk_size, cs.chunk_overlap), progress, headers)
+
+
+def retrieval_check(again: bool = False, progress: Progress | None = None) -> RetrievalCheck | None:
+    """The current workspace's retrieval check (made once per index, or ``again``); None without an index."""
+    index = current_index()
+    if index is None:
+        return None
+    ws = workspace()
+    return workspace_check(index, ws, loaded_files(), again=again, progress=progress)
+
+
+def retrieval_settings(base: RetrievalSettings) -> RetrievalSettings:
+    """``base`` with the mode and fusion weight the workspace retrieves with (a person's pick, else the check's)."""
+    return answer_settings(current_index() if index_state() == "current" else None, workspace(), base)
 
 
 def index_state() -> str:
@@ -274,6 +290,8 @@ __all__ = [
     "questions",
     "read_only",
     "refused_workspace",
+    "retrieval_check",
+    "retrieval_settings",
     "set_question_link",
     "set_workspace",
     "via_app",
