@@ -97,7 +97,7 @@ everyday = [c.id for c in CLAIMS.values() if not c.opt_in]
 todo = [c for c in everyday if c not in results or sizes.get(c) != config.as_dict()]
 left, middle, right = st.columns([2, 1, 3])
 run_all = left.button(
-    f"Run all ({len(todo)} to do, about {duration(estimate(lab, todo))})" if todo else "Run all (all done)",
+    f"Run all ({len(todo)} to do)" if todo else "Run all (all done)",  # short: the time is said below, uncut
     type="primary",
     disabled=not todo,
     help="Every claim but the opt-in ones (data-needs trains several adapters). Stored results are kept.",
@@ -106,6 +106,17 @@ if middle.button("Cancel", help="Stops after the current answer; what was measur
     cancel.set()
     st.info("Cancelled. Answers measured so far are kept: run again to resume.")
 slot = right.empty()
+if todo:  # the cards each count the shared evidence they need; Run all measures each piece once
+    together, apart = estimate(lab, todo), sum(CLAIMS[c].seconds(lab) for c in todo)
+    st.caption(
+        f"Run all: about **{duration(together)}** for the {len(todo)} to do. "
+        + (
+            f"Their cards add up to {duration(apart)}: each card's time counts the evidence it needs (the answers "
+            "to the question set, for one), and Run all measures each piece once, for every claim that uses it."
+            if apart - together >= 1
+            else "The same as their cards add up to."
+        )
+    )
 
 
 def run(ids: list[str], rerun: bool = False) -> None:
@@ -150,7 +161,7 @@ for claim in CLAIMS.values():
         st.markdown(f"> {ui.plain(claim.claim)}")
         st.caption(f"Source: {ui.plain(claim.source)}")
         st.caption(
-            f"{ui.plain(claim.experiment)} About {duration(claim.seconds(lab))} here"
+            f"{ui.plain(claim.experiment)} About {duration(claim.seconds(lab))} here, run alone"
             + (" (opt-in: it trains adapters)." if claim.opt_in else ".")
         )
         label = "Run again" if result else "Run"

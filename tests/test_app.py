@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import streamlit as st
@@ -457,3 +458,22 @@ def test_evaluate_opens_on_a_run_of_its_own_question_set_not_on_the_claims_page_
     stored = next(s for s in at.selectbox if s.label == "Stored run")
     assert stored.value is None and len(stored.options) == 1, "the Claims page's run is offered, not opened"
     assert any(c.value.startswith("No run of this question set yet") for c in at.caption)
+
+
+def _seconds(text: str) -> float:
+    """``3 min 05 s`` (or ``4.2 s``) in seconds."""
+    minutes = re.search(r"(\d+) min", text)
+    return (int(minutes[1]) * 60 if minutes else 0) + float(re.search(r"([\d.]+) s\b", text.split("min")[-1])[1])
+
+
+def test_claims_run_all_says_its_time_and_why_the_cards_add_up_to_more():
+    at = page("claims.py")
+    assert not at.exception
+    assert any(b.label == "Run all (9 to do)" for b in at.button), "the button's label is short: it is never cut"
+    said = next(c.value for c in at.caption if c.value.startswith("Run all: about"))
+    cards = [c.value for c in at.caption if "here, run alone." in c.value]  # the opt-in card is not in Run all
+    apart = sum(_seconds(c.rsplit("About ", 1)[1]) for c in cards)
+    added = re.search(r"Their cards add up to (.+?): each card", said)
+    assert added and abs(_seconds(added[1]) - apart) <= len(cards), (added, apart)
+    assert _seconds(said.split("**")[1]) < apart and "measures each piece once" in said
+

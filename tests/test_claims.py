@@ -165,6 +165,9 @@ def test_the_report_round_trips(lab, results, tmp_path):
     assert all(f">{r.id}: " in page for r in shown)
     md = write_report(lab, shown, tmp_path / "claims.md").read_text()
     assert md.startswith("# RAG vs fine-tuning") and "| claim | verdict |" in md
+    # What it was measured on is a readable list, not a JSON dump with the house style's regular expression
+    assert "<h2>Measured on</h2>\n<ul><li>workspace: " in page and "## Measured on\n\n- workspace: " in md
+    assert "```json" not in md
 
 
 @pytest.mark.slow

@@ -50,6 +50,30 @@ def report_json(lab: Lab | dict[str, Any], results: Sequence[ClaimResult]) -> di
     return {"claims": claims, "config": config, "caveat": CAVEAT}
 
 
+def measured_on(config: dict[str, Any], within: str = "") -> list[str]:
+    """The setup a report's numbers came from, one readable line per setting (the .json report keeps it whole).
+
+    The house style is named by its description: its regular expression is in the .json report.
+
+    >>> measured_on({"workspace": "sample", "style": {"pattern": "^A.*$", "description": "Answer: <fact>"},
+    ...              "models": {"base": {"name": "smollm2", "size": 3}, "finetuned": None}})
+    ['workspace: sample', 'style: Answer: <fact>', 'models › base › name: smollm2', 'models › base › size: 3', \
+'models › finetuned: none']
+    """
+    lines = []
+    for key, value in config.items():
+        label = f"{within} › {key}" if within else str(key)
+        if isinstance(value, dict) and set(value) >= {"pattern", "description"}:
+            lines.append(f"{label}: {value['description']}")
+        elif isinstance(value, dict) and value:
+            lines += measured_on(value, label)
+        elif isinstance(value, list | tuple):
+            lines.append(f"{label}: {', '.join(str(v) for v in value) or 'none'}")
+        else:
+            lines.append(f"{label}: {'none' if value is None or value == {} else value}")
+    return lines
+
+
 def to_markdown(lab: Lab | dict[str, Any], results: Sequence[ClaimResult]) -> str:
     data = report_json(lab, results)
     config = data["config"]
@@ -64,7 +88,7 @@ def to_markdown(lab: Lab | dict[str, Any], results: Sequence[ClaimResult]) -> st
             lines += [*markdown_table(c["rows"]), ""]
         lines += [f"- {n}" for n in c["notes"]]
         lines += [f"- Ran in {duration(c['seconds'])}, finished {c['finished']}."]
-    lines += ["", "## Measured on", "", "```json", json.dumps(config, indent=1, default=str), "```", ""]
+    lines += ["", "## Measured on", "", *(f"- {line}" for line in measured_on(config)), ""]
     return "\n".join(lines)
 
 
@@ -99,7 +123,7 @@ def to_html(lab: Lab | dict[str, Any], results: Sequence[ClaimResult]) -> str:
             first_plot = False
     parts += [
         "<h2>Measured on</h2>",
-        f"<pre>{esc(json.dumps(data['config'], indent=1, default=str, ensure_ascii=False))}</pre>",
+        "<ul>" + "".join(f"<li>{esc(line)}</li>" for line in measured_on(data["config"])) + "</ul>",
         "</body></html>",
     ]
     return "\n".join(parts)
@@ -121,4 +145,12 @@ def write_report(lab: Lab | dict[str, Any], results: Sequence[ClaimResult], path
     return write_atomic(path, text)
 
 
-__all__ = ["CAVEAT", "FORMATS", "report_json", "to_html", "to_markdown", "write_report"]
+__all__ = [
+    "CAVEAT",
+    "FORMATS",
+    "measured_on",
+    "report_json",
+    "to_html",
+    "to_markdown",
+    "write_report",
+]
