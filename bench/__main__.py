@@ -104,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--first-answer", action="store_true", help="only a fresh streamlit run → four answers in Chromium, timed"
     )
-    parser.add_argument("--retrieval", action="store_true", help="only retrieval quality, lever by lever, 2 corpora")
+    parser.add_argument("--retrieval", action="store_true", help="only retrieval quality, lever by lever, 3 corpora")
     return parser
 
 

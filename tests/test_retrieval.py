@@ -1,5 +1,6 @@
-"""Retrieval holds on documents nobody here wrote: floors on the sample and on CMake's own documentation (eleven
-overlapping documents, bench/data/cmake_docs), measured as ``python -m bench --retrieval`` measures them."""
+"""Retrieval holds on documents nobody here wrote: floors on the sample, on CMake's own documentation (eleven
+overlapping documents, bench/data/cmake_docs) and on SQLite's (ten HTML pages with their menus and footers,
+bench/data/sqlite_docs), measured as ``python -m bench --retrieval`` measures them."""
 
 from __future__ import annotations
 
@@ -9,15 +10,26 @@ import pytest
 
 from bench.retrieval import CORPORA, scores
 from playground.documents import load_folder, load_questions
+from playground.evaluate.questions import UNANSWERABLE, load_question_file
 from playground.index import SearchRecipe, build_index, embed_text
+from playground.models import SQLITE_HIT5
 
 
 @pytest.fixture(scope="module")
 def cmake_index(tmp_path_factory: pytest.TempPathFactory, embed_model):
+    return _corpus_index("cmake", tmp_path_factory, embed_model)
+
+
+@pytest.fixture(scope="module")
+def sqlite_index(tmp_path_factory: pytest.TempPathFactory, embed_model):
+    return _corpus_index("sqlite", tmp_path_factory, embed_model)
+
+
+def _corpus_index(corpus: str, tmp_path_factory: pytest.TempPathFactory, embed_model):
     old = os.environ.get("PLAYGROUND_HOME")
-    os.environ["PLAYGROUND_HOME"] = str(tmp_path_factory.mktemp("cmake-home"))
+    os.environ["PLAYGROUND_HOME"] = str(tmp_path_factory.mktemp(f"{corpus}-home"))
     try:
-        return build_index(load_folder(CORPORA["cmake"]), embed_model=embed_model, workspace="cmake")
+        return build_index(load_folder(CORPORA[corpus]), embed_model=embed_model, workspace=corpus)
     finally:
         if old is None:
             os.environ.pop("PLAYGROUND_HOME", None)
@@ -44,6 +56,24 @@ def test_retrieval_floors_on_overlapping_real_documents(cmake_index):
     assert got["answer_hit@5"] >= FLOORS["cmake"]["answer_hit@5"]
 
 
+def test_retrieval_floors_on_real_web_pages_with_their_chrome(sqlite_index):
+    """SQLite's pages as they ship (menu bar, search form, scripts, footer), with questions a person wrote;
+    the five the pages cannot answer have no file to find and are left out of the scores."""
+    rows = load_questions(CORPORA["sqlite"])
+    unanswerable = [q for q in load_question_file(CORPORA["sqlite"]).questions if not q.answerable]
+    assert len(unanswerable) == 5 and not any(row.get("source") for row in rows if row["answer"] == UNANSWERABLE)
+    got = scores(sqlite_index, rows)
+    print(f"\nsqlite: {got}")
+    assert got["n"] == len(rows) - 5 >= 40 and sqlite_index.stats.files == 10
+    assert not any("Search Changelog" in n.text for n in sqlite_index.nodes), "the search form is chrome"
+    assert got["hit@5"] >= FLOORS["sqlite"]["hit@5"], got["missed"]
+    assert got["mrr"] >= FLOORS["sqlite"]["mrr"]
+    assert got["answer_hit@5"] >= FLOORS["sqlite"]["answer_hit@5"]
+    # The bundled model's capability note quotes this figure: retrieval must still find at least that many.
+    quoted, of = (int(n) for n in SQLITE_HIT5.split(" of "))
+    assert of == got["n"] and round(got["hit@5"] * got["n"]) >= quoted, (SQLITE_HIT5, got["missed"])
+
+
 def test_a_chunk_is_found_under_its_title_but_read_without_it(cmake_index):
     """The contextual header reaches the embedding and BM25, never the passage a model or a person reads."""
     assert cmake_index.recipe == SearchRecipe() and cmake_index.recipe.headers == "title"
@@ -61,4 +91,6 @@ def test_a_chunk_is_found_under_its_title_but_read_without_it(cmake_index):
 FLOORS = {
     "sample": {"hit@5": 0.97, "mrr": 0.88, "answer_hit@5": 0.91},
     "cmake": {"hit@5": 0.97, "mrr": 0.90, "answer_hit@5": 0.91},
+    # Measured 2026-12-05: hit@5 0.957 (45 of 47), MRR 0.915, answer hit@5 0.872; one more miss is allowed.
+    "sqlite": {"hit@5": 0.93, "mrr": 0.88, "answer_hit@5": 0.84},
 }
