@@ -6,6 +6,7 @@
     python -m playground eval --docs sample_docs --questions sample_docs/questions.jsonl [--limit N] [--json]
     python -m playground finetune --docs sample_docs [--preset sample] [--base M] [--register-ollama [NAME]]
     python -m playground claims --docs sample_docs [--claim ID ...] [--finetuned M] [--json] [--report FILE]
+    python -m playground arena --docs sample_docs [--pairs base+rag:ft ...] [--judge M] [--questions FILE] --json
 
 Progress goes to stderr, results to stdout; errors print one line and exit 2.
 """
@@ -110,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_finetune_parser(sub)
     _add_store_parser(sub)
     _add_claims_parser(sub)
+    _add_arena_parser(sub)
     prepare = sub.add_parser(
         "prepare", help="what the install step does once: export the embedding model, index the sample"
     )
@@ -672,6 +674,81 @@ def cmd_store(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_arena_parser(sub: Any) -> None:
+    from playground.arena import DEFAULT_PAIRS
+
+    p = sub.add_parser("arena", help="blind pairwise votes ranked by Bradley-Terry; --judge lets a model vote")
+    p.add_argument("--docs", required=True, type=Path, help="folder (or one file) of documents to index")
+    p.add_argument(
+        "--pairs",
+        nargs="+",
+        metavar="LEFT:RIGHT",
+        help=f"pipelines to match, condition[@model][#kN] each (default: {' '.join(DEFAULT_PAIRS)})",
+    )
+    p.add_argument("--judge", metavar="MODEL", help="a catalogue model that votes on every pair, in both orders")
+    p.add_argument("--questions", type=Path, help="question file (.jsonl or .csv); default: questions.jsonl in --docs")
+    p.add_argument("--limit", type=int, default=2, help="questions to ask (0: all); each asks every pair")
+    p.add_argument("--base", help="base model id or name (default: the embedded SmolLM2)")
+    p.add_argument("--finetuned", help=FINETUNED_HELP)
+    p.add_argument("--export", type=Path, metavar="DIR", help="write arena.json and an offline arena.html here")
+    p.add_argument("--resamples", type=int, default=400, help="bootstrap resamples of the votes for the intervals")
+    _add_retrieval_args(p)
+    _add_generation_args(p)
+    p.add_argument("--embed-model", default="all-MiniLM-L6-v2", help="embedding model (as for ask)")
+    p.add_argument("--workspace", help="workspace whose votes are read and written (default: the folder's name)")
+    p.add_argument("--no-ollama", action="store_true", help="use only the embedded engine")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a readable summary")
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+
+
+def cmd_arena(args: argparse.Namespace) -> int:
+    """Ratings from the workspace's stored votes; with --judge, new rounds over the questions, judged first."""
+    from playground.arena import ArenaStore, judge_rounds, new_round, pairs, rate
+    from playground.arena import export as export_arena
+    from playground.arena.report import labels
+    from playground.documents import QUESTIONS_FILE
+    from playground.evaluate.questions import load_question_file
+    from playground.workspace import default_workspace
+
+    matches = pairs(args.pairs)  # a wrong pair fails before anything loads
+    store = ArenaStore.for_workspace(args.workspace or default_workspace(args.docs))
+    out: dict[str, Any] = {"workspace": args.workspace or default_workspace(args.docs)}
+    progress = (lambda f, m: None) if args.quiet else _progress
+    if args.judge:
+        catalogue = _catalogue(args.no_ollama)
+        judge = catalogue.resolve(args.judge)
+        path = args.questions or (args.docs / QUESTIONS_FILE)
+        questions = load_question_file(path).questions
+        questions = questions[: args.limit] if args.limit else questions
+        args.question = ""
+        _, index = _index(args)
+        base, finetuned = _models(args, catalogue, index)
+        generation = GenerationParams(temperature=args.temperature, seed=args.seed, max_tokens=args.max_tokens)
+        rounds = []
+        for i, q in enumerate(questions):
+            for pair in matches:
+                progress(i / len(questions), f"Answering: {q.question[:60]} ({pair[0].key} vs {pair[1].key})")
+                rounds.append(new_round(store, q.question, pair, gold=q.answer or None, catalogue=catalogue,
+                                        base=base, finetuned=finetuned, index=index,
+                                        retrieval=_retrieval(args), generation=generation))
+        out["judge"] = judge_rounds(store, rounds, catalogue, judge, progress=progress).as_dict()
+    fit = rate(store.outcomes(), labels=labels(store.rounds()), resamples=args.resamples)
+    out["ratings"] = fit.as_dict()
+    if args.export:
+        out["export"] = {k: str(v) for k, v in export_arena(store, args.export).items()}
+    if args.json:
+        print(json.dumps(out, indent=2, ensure_ascii=False))
+        return 0
+    print(fit.sentence())
+    for row in fit.leaderboard():
+        print(f"{row['rank']}. {row['label']:<28} Elo {row['elo']:>5} ({row['elo_low']}-{row['elo_high']})  "
+              f"{row['votes']} votes")
+    if "judge" in out:
+        j = out["judge"]
+        print(f"Judge {j['judge']}: {j['votes']} votes, {j['position_bias']} flipped with the order")
+    return 0
+
+
 def cmd_prepare(args: argparse.Namespace) -> int:
     """Once per install: a fresh server then loads the embedding model and the sample's index in under a second."""
     from playground.embeddings import export_onnx, exported_path
@@ -696,6 +773,7 @@ def main(argv: list[str] | None = None) -> int:
         "finetune": cmd_finetune,
         "store": cmd_store,
         "claims": cmd_claims,
+        "arena": cmd_arena,
         "prepare": cmd_prepare,
     }[args.command]
     try:
