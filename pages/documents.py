@@ -169,13 +169,36 @@ with right.container(border=True):
                     state="complete",
                     expanded=False,
                 )
-            # Measured once per index, now that it is built: which recipe finds this workspace's passages best.
-            with st.spinner("Checking which retrieval recipe suits these documents…"):
-                try:
-                    ui.retrieval_check(progress=ui.progress_bar())
-                except PlaygroundError as err:
-                    st.error(ui.plain(str(err)))
             st.rerun()
+
+# -- chunk browser ------------------------------------------------------------------------------------
+st.subheader("Chunks")
+query = st.text_input("Search chunks", placeholder="a word or phrase, e.g. warranty")
+shown = [n for n in chunks if query.lower() in n.get_content().lower()] if query else chunks
+st.caption(f"{len(shown)} of {len(chunks)} chunks" + (f" contain “{ui.plain(query)}”" if query else ""))
+st.dataframe(
+    [
+        {
+            "file": n.metadata["file_name"],
+            "page": n.metadata.get("page"),
+            "chars": f"{n.metadata.get('start_char')}–{n.metadata.get('end_char')}",
+            "text": n.get_content(),
+        }
+        for n in shown[:500]
+    ],
+    width="stretch",
+    hide_index=True,
+    column_config={"text": st.column_config.TextColumn(width="large")},
+)
+# What reading left out of each file (menus, footers, cookie notices, image and link lines): shown, so a person
+# can see that nothing of their text went with it.
+trimmed = [f for f in files if f.ok and f.dropped]
+if trimmed:
+    lines = sum(len(f.dropped) for f in trimmed)
+    with st.expander(f"Dropped as page chrome: {lines} line(s) from {len(trimmed)} file(s)"):
+        for f in trimmed:
+            st.markdown(f"**{ui.plain(f.file_name)}** · {ui.plain(f.reading)}")
+            st.text("\n".join(f.dropped[:200]))  # as text: a dropped line may be Markdown or HTML
 
 # -- retrieval check ----------------------------------------------------------------------------------
 if state == "current":
@@ -215,32 +238,3 @@ if state == "current":
             if choice != picked:
                 ws.save_retrieval_recipe(None if choice == AUTOMATIC else choice)
                 st.rerun()
-
-# -- chunk browser ------------------------------------------------------------------------------------
-st.subheader("Chunks")
-query = st.text_input("Search chunks", placeholder="a word or phrase, e.g. warranty")
-shown = [n for n in chunks if query.lower() in n.get_content().lower()] if query else chunks
-st.caption(f"{len(shown)} of {len(chunks)} chunks" + (f" contain “{ui.plain(query)}”" if query else ""))
-st.dataframe(
-    [
-        {
-            "file": n.metadata["file_name"],
-            "page": n.metadata.get("page"),
-            "chars": f"{n.metadata.get('start_char')}–{n.metadata.get('end_char')}",
-            "text": n.get_content(),
-        }
-        for n in shown[:500]
-    ],
-    width="stretch",
-    hide_index=True,
-    column_config={"text": st.column_config.TextColumn(width="large")},
-)
-# What reading left out of each file (menus, footers, cookie notices, image and link lines): shown, so a person
-# can see that nothing of their text went with it.
-trimmed = [f for f in files if f.ok and f.dropped]
-if trimmed:
-    lines = sum(len(f.dropped) for f in trimmed)
-    with st.expander(f"Dropped as page chrome: {lines} line(s) from {len(trimmed)} file(s)"):
-        for f in trimmed:
-            st.markdown(f"**{ui.plain(f.file_name)}** · {ui.plain(f.reading)}")
-            st.text("\n".join(f.dropped[:200]))  # as text: a dropped line may be Markdown or HTML
