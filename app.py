@@ -6,6 +6,17 @@ from playground import PlaygroundError, config, ui
 
 st.set_page_config(page_title="RAG vs Fine-tuning Playground", page_icon=":material/science:", layout="wide")
 
+
+def _vote() -> None:
+    from playground.ui.arena import voter_page
+
+    voter_page(st.query_params.get("ws", ""), st.query_params.get("round", ""))
+
+
+if "round" in st.query_params:  # a voter's link: that round alone, no navigation, sidebar or workspace
+    st.navigation([st.Page(_vote, title="Vote", icon=":material/how_to_vote:")], position="hidden").run()
+    st.stop()
+
 navigation = st.navigation(
     [
         st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
@@ -13,6 +24,7 @@ navigation = st.navigation(
         st.Page("pages/models.py", title="Models", icon=":material/memory:"),
         st.Page("pages/compare.py", title="Compare", icon=":material/compare:"),
         st.Page("pages/claims.py", title="Claims", icon=":material/fact_check:"),
+        st.Page("pages/arena.py", title="Arena", icon=":material/how_to_vote:"),
         st.Page("pages/finetune.py", title="Fine-tune", icon=":material/model_training:"),
         st.Page("pages/evaluate.py", title="Evaluate", icon=":material/monitoring:"),
     ]

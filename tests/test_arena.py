@@ -162,3 +162,68 @@ def test_arena_judge_runs_on_the_sample_with_the_bundled_model(capsys, tmp_path)
     assert gold_choice(r) in (None, "a", "b")
     html = (tmp_path / "out" / "arena.html").read_text()
     assert r.question in html and "plotly" in html.lower()
+
+
+def test_a_voter_link_shows_only_the_round_and_keeps_the_vote_across_a_reload(monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from .helpers import ROOT
+
+    monkeypatch.setenv("PLAYGROUND_PRIVATE", "1")  # hosting mode: a voter reaches the round and nothing else
+    store = ArenaStore.for_workspace("talk")
+    r = store.add_round(
+        "When was the company founded?",
+        {"pipeline": "base+rag", "label": "Base+RAG", "text": "In 1998.", "sources": [{"rank": 1, "file_name": "x"}]},
+        {"pipeline": "ft", "label": "Fine-tuned", "text": "Long ago.", "sources": []},
+        kind="room",
+    )
+
+    def open_link(voter: str | None = None) -> AppTest:
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+        at.query_params["round"], at.query_params["ws"] = r.id, "talk"
+        if voter:
+            at.query_params["voter"] = voter
+        return at.run()
+
+    at = open_link()
+    assert not at.exception
+    text = " ".join(m.value for m in at.markdown)
+    assert r.question in text and "In 1998." in text
+    assert "Base+RAG" not in text and "Fine-tuned" not in text  # blind until the round closes
+    assert not at.sidebar.selectbox  # no workspace picker, no pages: the round alone
+    at.button(key=f"vote-{r.id}-a").click().run()
+    voter = at.query_params["voter"]
+    assert store.my_vote(r.id, voter) == "a" and store.tally(r.id)["a"] == 1
+    again = open_link(voter)  # a reload: the same id from the URL, the vote is kept and not asked again
+    assert any("Your vote: A is better" in s.value for s in again.success)
+    assert not [b for b in again.button if b.key and b.key.startswith("vote-")]
+    store.close(r.id)
+    revealed = open_link(voter)
+    assert "Base+RAG" in " ".join(m.value for m in revealed.markdown)
+    wrong = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    wrong.query_params["round"], wrong.query_params["ws"] = "nope", "nowhere"
+    wrong.run()
+    assert "does not exist" in wrong.error[0].value
+    assert not (ArenaStore.for_workspace("talk").path.parent.parent / "nowhere").exists()
+
+
+def test_the_arena_page_shows_the_room_link_qr_tally_and_leaderboard():
+    from streamlit.testing.v1 import AppTest
+
+    from .helpers import ROOT
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600).run()
+    store = ArenaStore.for_workspace(at.session_state["workspace"])
+    r = store.add_round("q?", {"pipeline": "base+rag", "label": "Base+RAG", "text": "x"},
+                        {"pipeline": "ft", "label": "Fine-tuned", "text": "y"}, kind="room")  # fmt: skip
+    for k in range(6):
+        store.vote(r.id, f"v{k}", "a" if k else "b")
+    at.session_state["arena_round"] = r.id
+    at.switch_page("pages/arena.py").run()
+    assert not at.exception, at.exception
+    assert any(f"?round={r.id}" in m.value for m in at.markdown)
+    assert at.get("image")  # the QR code
+    assert any(m.value == "6" for m in at.metric)  # the live tally
+    assert any("6 votes so far: too few to order" in m.value for m in at.markdown)  # the sentence, honest
+    at.button[[b.label for b in at.button].index("Close round and reveal")].click().run()
+    assert store.round(r.id) is not None and not store.round(r.id).open
