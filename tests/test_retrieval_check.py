@@ -131,3 +131,18 @@ def test_a_workspace_keeps_its_check_and_a_person_overrides_it(embed_model):
     assert answer_settings(index, ws).mode == "bm25" and workspace_headers(ws) == "title"
     ws.save_retrieval_recipe(None)
     assert answer_settings(index, ws).mode == check.chosen.mode
+
+
+def test_retrieve_json_carries_the_check_and_mode_overrides_it(capsys):
+    from playground.__main__ import main
+
+    from .helpers import SAMPLE_DOCS
+
+    args = ["retrieve", "--docs", str(SAMPLE_DOCS), "--question", "How long is the warranty?", "--json", "--quiet"]
+    assert main(args) == 0
+    check = json.loads(capsys.readouterr().out)["retrieval_check"]
+    assert check["decided_by"] == "own questions" and check["own_questions"] == 71 and not check["overridden"]
+    assert check["used"]["mode"] == check["chosen"]["mode"] and check["used"]["headers"] == check["chosen"]["headers"]
+    assert main([*args, "--mode", "vector"]) == 0
+    again = json.loads(capsys.readouterr().out)["retrieval_check"]
+    assert again["overridden"] and again["used"]["mode"] == "vector" and again["rows"] == check["rows"]  # kept
