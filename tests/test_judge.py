@@ -27,7 +27,7 @@ from playground.models import Catalogue
 
 from .helpers import FakeBackend
 
-TINY = GenerationParams(max_tokens=24)
+TINY = GenerationParams(max_tokens=16)  # a short answer is all a verdict needs; keeps the real run to seconds
 
 
 # -- Cohen's kappa ------------------------------------------------------------------------------
@@ -55,6 +55,7 @@ def test_judge_replies_are_read_from_their_verdict_line_and_anything_else_is_no_
         "Verdict: correct\nReason: it says labeled dataset, the same thing.": (True, "it says labeled dataset"),
         "**Verdict:** Wrong\nReason: lists three dates": (False, "lists three dates"),
         "Correct. The answer names the dataset.": (True, "The answer names the dataset"),
+        "The answer is correct.": (True, "no reason given"),  # how the bundled 135M model replies
         "The verdict is unclear to me": (None, UNPARSEABLE),
         "": (None, UNPARSEABLE),
     }
@@ -120,15 +121,13 @@ def test_a_run_judged_by_the_embedded_model_stores_verdicts_card_and_kappa(
          "source": "company_overview.md"},
     ]  # fmt: skip
     questions = from_rows("judged", rows)
-    config = EvalConfig(
-        conditions=("base", "base+rag"), generation=TINY, judge=JudgeSettings(model=smollm.id, max_tokens=24)
-    )
+    config = EvalConfig(conditions=("base",), generation=TINY, judge=JudgeSettings(model=smollm.id, max_tokens=16))
     run = evaluate(
         questions, catalogue=Catalogue([embedded]), base=smollm, index=sample_index, config=config,
         embed_model=embed_model, run_dir=tmp_path / "run",
     )  # fmt: skip
     answers = [a for r in run.results for a in r.answers.values()]
-    assert len(answers) == 4 and all(a.scores for a in answers)
+    assert len(answers) == 2 and all(a.scores for a in answers)
     for a in answers:
         assert a.scores is not None and a.scores.judgement, "every answer carries the judge's reason"
         assert a.scores.judged in (0.0, 1.0, None) and a.scores.correct in (0.0, 1.0), "both are kept"

@@ -65,7 +65,8 @@ class Verdict:
 
 
 def parse_verdict(reply: str) -> Verdict:
-    """A verdict from the judge's reply: its 'Verdict:' line (else a reply that starts with the word), and reason.
+    """A verdict from the judge's reply: its 'Verdict:' line (else a reply that starts with the word, or with
+    "The answer is …"), and its reason.
 
     >>> parse_verdict("Verdict: correct\\nReason: it names the labelled dataset.")
     Verdict(correct=True, reason='it names the labelled dataset.')
@@ -73,12 +74,16 @@ def parse_verdict(reply: str) -> Verdict:
     Verdict(correct=False, reason='gives two dates')
     >>> parse_verdict("Incorrect - the amount differs")
     Verdict(correct=False, reason='the amount differs')
+    >>> parse_verdict("The answer is incorrect.")
+    Verdict(correct=False, reason='no reason given')
     >>> parse_verdict("Maybe?")
     Verdict(correct=None, reason='unparseable reply')
     """
     text = reply.strip()
     match = re.search(r"verdict\s*[:\-]\s*\**\s*(correct|incorrect|wrong|right)\b", text, re.I)
     match = match or re.match(r"\W*(correct|incorrect|wrong|right)\b", text, re.I)
+    # Small models answer in a sentence instead of the two lines: "The answer is correct."
+    match = match or re.match(r"\W*(?:the\s+)?answer\s+is\s+(correct|incorrect|wrong|right)\b", text, re.I)
     if not match:
         return Verdict(None, UNPARSEABLE)
     correct = match.group(1).lower() in ("correct", "right")
