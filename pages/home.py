@@ -21,7 +21,7 @@ for col, condition in zip(cols, LABELS, strict=True):
     )  # our own constants, not user text
 
 st.write("")
-left, right = st.columns([2, 3])
+left, right = st.columns([3, 2])  # wide enough for the button's whole label beside an 800 px sidebar
 with left:
     if st.button("Open the sample workspace", type="primary", icon=":material/rocket_launch:"):
         ui.set_workspace(ui.SAMPLE)

@@ -16,7 +16,7 @@ st.title("Models")
 hosting = config.private()  # a shared server: where its backends listen is the server's to say, not a visitor's
 with st.container(border=True):
     st.markdown("**Ollama host**")
-    left, right = st.columns([4, 1], vertical_alignment="bottom")
+    left, right = st.columns([3, 1], vertical_alignment="bottom")  # room for "Check again" whole at 800 px
     if hosting:
         left.caption("Set by this server (OLLAMA_HOST); it cannot be changed from the page.")
     else:
