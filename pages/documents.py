@@ -89,7 +89,8 @@ if files or refused:
         [{k: "" if v is None else v for k, v in row.items()} for row in rows],  # a file without pages: empty, not None
         width="stretch",
         hide_index=True,
-        column_order=["file", "type", "status", "pages", "chunks", "chars", "error"],
+        # no empty "error" column when nothing failed: at 800 px it pushed the table past the right edge
+        column_order=["file", "type", "status", "pages", "chunks", "chars"] + ["error"] * any(r["error"] for r in rows),
     )
 if (
     refused
@@ -180,7 +181,7 @@ st.dataframe(
     [
         {
             "file": n.metadata["file_name"],
-            "page": n.metadata.get("page"),
+            "page": n.metadata.get("page") or "",  # a file without pages: an empty cell, not None
             "chars": f"{n.metadata.get('start_char')}–{n.metadata.get('end_char')}",
             "text": n.get_content(),
         }

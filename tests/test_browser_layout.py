@@ -50,6 +50,8 @@ def test_every_page_at_800_px_in_dark_mode_shows_every_label_whole(tmp_path):
             page.goto(f"{url}/{path}")
             page.get_by_text(ready).first.wait_for(timeout=180_000)
             page.wait_for_function("!document.querySelector('[data-testid=stStatusWidget]')", timeout=180_000)
+            # Widgets are drawn lazily: a grey placeholder stands in until each one has loaded (and has a width)
+            page.wait_for_function("!document.querySelector('[data-testid=stSkeleton]')", timeout=60_000)
             page.wait_for_timeout(500)  # the last widgets settle their width
             page.screenshot(path=str(shots / f"{path or 'home'}-800-dark.png"), full_page=True)
             found[path or "home"] = page.evaluate(CUT)
