@@ -45,6 +45,9 @@ with left:
             st.error(ui.plain(str(err)))
         else:
             st.session_state["arena_round"] = r.id
+            st.query_params["arena"] = r.id  # a reload of the presenter's page keeps the round
+    if "arena" in st.query_params and "arena_round" not in st.session_state:
+        st.session_state["arena_round"] = st.query_params["arena"]
     current = store.round(st.session_state.get("arena_round", "")) if st.session_state.get("arena_round") else None
     if current is not None:
         if current.kind == "room":

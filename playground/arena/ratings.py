@@ -91,6 +91,8 @@ def _refit(
 ) -> np.ndarray:
     """The same maximum by Newton's method from ``start`` (the full fit): a bootstrap's hundreds of refits
     take a few milliseconds each this way, where the general optimiser's overhead took tens."""
+    if not len(i):  # a resample of no votes: nothing to fit
+        return np.zeros(n)
     theta = start.copy()
     ridge = max(alpha, 1e-6)  # the likelihood is flat along "all strengths + c": a touch of curvature there
     for _ in range(steps):
@@ -247,7 +249,7 @@ def rate(
     strength = _fit_arrays(*_aggregate(a, b, w, n), n, alpha)
     rng = np.random.default_rng(seed)
     samples = np.empty((max(resamples, 1), n))
-    for k in range(samples.shape[0]):  # resample votes with replacement, refit
+    for k in range(samples.shape[0] if votes else 0):  # resample votes with replacement, refit
         picked = rng.integers(0, len(votes), len(votes))
         samples[k] = _refit(*_aggregate(a[picked], b[picked], w[picked], n), n, alpha, strength)
     low = np.percentile(samples, 2.5, axis=0) if votes else strength
