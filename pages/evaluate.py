@@ -114,11 +114,11 @@ if questions is not None:
         f"This run takes {len(chosen)}. The set is held out: the fine-tuning lab will not train on it."
     )
     with st.expander("Preview the questions"):
-        st.dataframe(chosen.rows(), width="stretch")
+        st.dataframe(chosen.rows(), width="stretch", hide_index=True)
 
 # -- run, cancel, resume --------------------------------------------------------------------------
 cancel: threading.Event = st.session_state.setdefault("eval_cancel", threading.Event())
-left, right = st.columns([1, 4])
+left, right = st.columns([2, 3])  # "Run evaluation" whole at 800 px
 start = left.button("Run evaluation", type="primary", disabled=questions is None)
 if right.button("Cancel", help="Stops after the current answer; what is scored stays. Running again resumes."):
     if st.session_state.get("eval_running"):
@@ -191,10 +191,8 @@ if not run.complete:
 
 st.subheader("Results")
 st.dataframe(summary.rows(), width="stretch", hide_index=True)
-st.caption(
-    "Correct: the gold answer (normalised) equals the answer or appears in it. Strict EM: equal only. "
-    "F1: word overlap. Similarity: embedding cosine. vs Base: paired difference in Correct."
-)
+terms = [line.split(": ", 1) for line in summary.glossary()]  # one plain line per measure shown
+st.caption("  \n".join(f"**{ui.plain(term)}**: {ui.plain(said)}" for term, said in terms))
 for note in summary.notes:
     st.caption(note)
 if summary.retrieval:
@@ -205,10 +203,7 @@ if summary.retrieval:
 if behaviour_rows := summary.behaviour_rows():
     st.markdown(f"**Behaviour** (house style: {ui.plain(summary.style)})")
     st.dataframe(behaviour_rows, hide_index=True)
-    st.caption(
-        "Refuses: answerable questions the answer declines. Fabricates: unanswerable questions answered anyway. "
-        "Cites a source not given: names a file, code or [n] that was not among its passages."
-    )
+    st.caption("  \n".join(ui.plain(line) for line in summary.behaviour_notes()))  # only the rows shown
 if known := summary.known_before_rows():
     st.markdown("**Known before**: accuracy on questions Base already answered right, and on the rest")
     st.dataframe(known, hide_index=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import os
 import random
@@ -250,6 +251,15 @@ def test_card_round_trip_and_reproduce(small_run, embedded, embed_model, smollm,
     page = paths["html"].read_text()
     assert page.count("plotly.js v") == 1, "plotly's library is embedded once"
     assert "<script src=" not in page and page.count('class="plotly-graph-div"') == 4
+    summary = summarize(run)
+    assert "Strict EM: exact match" in markdown and "<li>MRR: 1 when that passage came first" in page
+    folded = page.index("<details><summary>") < page.index("&quot;config&quot;")
+    assert folded, "the JSON is folded"
+    if summary.behaviour_rows():  # the behaviour table and its note say the same rows
+        assert html.escape(summary.behaviour_rows()[0]["behaviour"]) in page
+        titles = [line.split(": ")[0] for line in summary.behaviour_notes()]
+        assert titles == [row["behaviour"] for row in summary.behaviour_rows()]
+    assert "Known before" in page and "Base already right" in page
 
     monkeypatch.setenv("PLAYGROUND_HOME", str(home))  # the fixture's home: the card's run lives there
     new = reproduce(paths["json"], catalogue=Catalogue([embedded]), embed_model=embed_model)

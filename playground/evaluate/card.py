@@ -89,7 +89,8 @@ def card_markdown(card: dict[str, Any], summary: Summary) -> str:
     lines = [f"# {card['title']}", "", f"Run `{card['run_id']}`, card written {card['created']}."]
     if not card["complete"]:
         lines += ["", f"**Incomplete run**: {summary.n} of {summary.total} questions scored."]
-    lines += ["", "## Results", "", summary.table(), "", "## Models", ""]
+    lines += ["", "## Results", "", summary.table(), "", *(f"- {line}" for line in summary.glossary())]
+    lines += ["", "## Models", ""]
     lines += ["| slot | model | file sha256 | adapter sha256 |", "|---|---|---|---|"]
     for slot, m in card["models"].items():
         if m:
@@ -201,6 +202,13 @@ def card_html(card: dict[str, Any], summary: Summary, figs: dict[str, Any]) -> s
     if summary.agreement is not None:
         parts.append(f"<p>Judge {esc(summary.judge)} against containment: {esc(str(summary.agreement))}</p>")
     parts += [f"<p>{esc(note)}</p>" for note in summary.notes]
+    parts.append("<ul>" + "".join(f"<li>{esc(line)}</li>" for line in summary.glossary()) + "</ul>")
+    if behaviour := summary.behaviour_rows():
+        parts += [f"<h3>Behaviour (house style: {esc(summary.style)})</h3>", html_table(behaviour)]
+        parts.append("<ul>" + "".join(f"<li>{esc(line)}</li>" for line in summary.behaviour_notes()) + "</ul>")
+    if known := summary.known_before_rows():
+        parts += ["<h3>Known before: accuracy on questions Base already answered right, and on the rest</h3>"]
+        parts.append(html_table(known))
     if card.get("judge"):
         parts.append(f"<h3>Judge rubric ({esc(card['judge']['model']['id'])})</h3>")
         parts.append(f"<pre>{esc(card['judge']['prompt'])}</pre>")
@@ -211,11 +219,14 @@ def card_html(card: dict[str, Any], summary: Summary, figs: dict[str, Any]) -> s
         parts.append("</ul>")
     parts.append("<h2>Figures</h2>")
     for i, fig in enumerate(figs.values()):
+        fig.update_xaxes(automargin=True)  # long labels widen the margin instead of being cut
+        fig.update_yaxes(automargin=True)
         parts.append(fig.to_html(full_html=False, include_plotlyjs=i == 0))  # the library once, inline
     settings = {k: v for k, v in card.items() if k != "summary"}  # the results are shown above
     parts += [
-        "<h2>Card</h2>",
-        f"<pre>{esc(json.dumps(settings, indent=2, ensure_ascii=False))}</pre>",
+        "<h2>Card</h2>",  # for a reader the settings are folded: the same JSON is the card.json download
+        "<details><summary>Everything needed to run it again (the card's JSON)</summary>",
+        f"<pre>{esc(json.dumps(settings, indent=2, ensure_ascii=False))}</pre></details>",
         "</body></html>",
     ]
     return "\n".join(parts)

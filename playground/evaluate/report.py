@@ -49,6 +49,23 @@ BEHAVIOUR = {  # behaviour key -> row title; counted per condition beside the sc
     "unsupported": "Cites a source not given",
     "style": "House style",
 }
+# One plain line per measure, for a reader who has not met the terms (page, Markdown and HTML card say the same).
+PLAIN = {
+    "Correct": "the answer contains the expected answer (capitals and punctuation ignored).",
+    "Strict EM": "exact match: the answer is the expected answer and nothing more.",
+    "Token F1": "how many words the answer and the expected answer share, from 0 (none) to 1 (the same words).",
+    "Similarity": "how close in meaning the answer is to the expected one, from 0 to 1, by a language model's measure.",
+    "Judge": "a second model's verdict that the answer gives the expected answer.",
+    "vs Base": "how much more often than Base this condition was right, on the same questions (+0.10: 10 in 100 more).",
+    "hit@k": "the passage that holds the answer was among the first k the search found (share of questions).",
+    "MRR": "1 when that passage came first, 1/2 when second, 1/3 when third… averaged over the questions.",
+}
+BEHAVIOUR_PLAIN = {  # row title -> what it counts, said only for the rows a table shows
+    "Refuses (answerable)": "questions the documents answer that the answer declines.",
+    "Fabricates (unanswerable)": "questions no document answers that are answered anyway.",
+    "Cites a source not given": "answers naming a file, code or [n] that was not among their passages.",
+    "House style": "answers in the workspace's house style.",
+}
 WRONG, FAILED = "rgba(128,128,128,0.3)", "rgba(0,0,0,0)"  # heatmap cells: a wrong answer, a failed one
 SMALL_SAMPLE = 20  # below this many questions a 95% interval on a proportion is wider than ±0.2
 COST = ("latency_s", "first_token_s", "prompt_tokens", "completion_tokens", "tokens_per_s")
@@ -159,6 +176,17 @@ class Summary:
             if by:
                 rows.append({"behaviour": title, **{LABELS[c]: str(by[c]) for c in self.conditions if c in by}})
         return rows
+
+    def glossary(self) -> list[str]:
+        """One plain line for each measure the results show (``Strict EM: exact match: …``)."""
+        shown = {title for row in self.rows() for title in row}
+        if self.retrieval:
+            shown |= {"hit@k", "MRR"}
+        return [f"{title}: {line}" for title, line in PLAIN.items() if title in shown]
+
+    def behaviour_notes(self) -> list[str]:
+        """What each row of :meth:`behaviour_rows` counts: only the rows there are."""
+        return [f"{row['behaviour']}: {BEHAVIOUR_PLAIN[row['behaviour']]}" for row in self.behaviour_rows()]
 
     def known_before_rows(self) -> list[dict[str, Any]]:
         """The known-before split as table rows: each part's size and every condition's accuracy on it."""
