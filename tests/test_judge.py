@@ -165,6 +165,7 @@ def test_a_judge_that_is_down_fails_only_its_verdicts_and_is_asked_again_on_resu
     scores = [a.scores for a in run.results[0].answers.values()]
     assert all(s and s.judged is None and "Ollama is not running" in s.judgement for s in scores)
     assert summary.agreement is None and any("no verdict on 2 answer(s)" in n for n in summary.notes)
+    assert "| Judge |" in summary.table() and str(summary.conditions["base"].scores["judged"]) == "–"
 
     up = FakeBackend(reply="Verdict: wrong\nReason: it does not name the city.")
     again = evaluate(questions, catalogue=Catalogue([up]), **kwargs)

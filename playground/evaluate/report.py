@@ -288,7 +288,7 @@ def summarize(run: EvalRun, style: StyleRule | None = None) -> Summary:
         scores = {}
         for key in METRICS:
             values = [v for a in scored if (v := getattr(a.scores, key)) is not None]
-            if values or key not in OPTIONAL:
+            if values or key not in OPTIONAL or (key == "judged" and config.judge.enabled):  # every row, same columns
                 scores[key] = Interval(*bootstrap_ci(values, **boot))
         cost: dict[str, float | None] = {}
         for key in COST:
