@@ -115,7 +115,10 @@ def judge(
         reply = catalogue.chat(model, [{"role": "user", "content": prompt}], params).collect()
     except Exception as err:  # a judge that is down or broken fails its verdicts, not the run
         return Verdict(None, f"{FAILED}: {str(err)[:160]}")
-    return parse_verdict(reply)
+    verdict = parse_verdict(reply)
+    if verdict.correct is None:  # keep what it said, so a person can see why no verdict was read
+        return Verdict(None, f"{UNPARSEABLE}: {' '.join(reply.split())[:120]!r}")
+    return verdict
 
 
 @dataclass(frozen=True)
