@@ -167,6 +167,12 @@ def _add_finetune_parser(sub: Any) -> None:
     p.add_argument(
         "--report-only", action="store_true", help="show the dataset report (recipes, gates, ten examples); no training"
     )
+    p.add_argument(
+        "--generator",
+        metavar="MODEL",
+        help="a model that also writes Q&A from each chunk (e.g. ollama:llama3.2); 'auto': the largest Ollama or "
+        "OpenAI-compatible model listed, where the documents are mostly prose",
+    )
     for name in ("rank", "top_layers", "epochs", "max_steps", "batch_size", "max_seq_length", "seed"):
         p.add_argument(f"--{name.replace('_', '-')}", type=int, help=LoraSettings.help(name))
     p.add_argument("--learning-rate", type=float, help=LoraSettings.help("learning_rate"))
@@ -503,8 +509,28 @@ def cmd_finetune(args: argparse.Namespace) -> int:
         )
     else:
         chunks = chunk([f for f in files if f.ok], ChunkSettings(args.chunk_size, args.chunk_overlap))
+        settings, generator_catalogue = chosen.dataset, None
+        if args.generator:
+            from dataclasses import replace
+
+            from playground.questioncraft import prose_share, suggest_generator
+
+            generator_catalogue = _catalogue(no_ollama=False)
+            generator = args.generator
+            if generator == "auto":
+                offered = suggest_generator(chunks, generator_catalogue.listing().models)
+                share = f"{prose_share(chunks):.0%} of sentences state no fact"
+                print(f"Generator: {offered.id if offered else 'none'} ({share})", file=sys.stderr)
+                generator = offered.id if offered else ""
+            settings = replace(settings, generator=generator)
         dataset = build_dataset(
-            chunks, chosen.dataset, workspace=workspace, heldout_extra=heldout, on_leak=on_leak, progress=progress
+            chunks,
+            settings,
+            workspace=workspace,
+            heldout_extra=heldout,
+            on_leak=on_leak,
+            progress=progress,
+            catalogue=generator_catalogue,
         )
     print(dataset.leakage.summary(), file=sys.stderr)  # always shown: the check is part of the result
     if args.dataset_out:

@@ -300,6 +300,35 @@ class Gates:
         return True
 
 
+# -- a larger model as the generator, where the text is prose ------------------------------------------
+PROSE_SHARE = 0.6  # above this share of fact-free sentences, the fact recipes find little to ask about
+
+
+def prose_share(nodes: Sequence[TextNode]) -> float:
+    """The share of a corpus's sentences that state no date, amount, code or name (0 for no sentences)."""
+    from playground.facts import facts_in, units
+
+    sentences = [u for node in nodes for u, short in units(node.get_content()) if not short and len(u.split()) >= 6]
+    if not sentences:
+        return 0.0
+    return sum(not facts_in(u) for u in sentences) / len(sentences)
+
+
+def suggest_generator(nodes: Sequence[TextNode], models: Sequence[Any]) -> Any | None:
+    """A model worth offering as the question generator: the corpus is mostly prose and a model served by
+    Ollama or an OpenAI-compatible server is listed (the embedded one is too small to write questions); else None.
+    Of several, the one with the largest stated parameter size, else the first."""
+    served = [m for m in models if m.backend in ("ollama", "openai") and not m.finetuned_from]
+    if not served or prose_share(nodes) < PROSE_SHARE:
+        return None
+
+    def size(m: Any) -> float:
+        found = re.match(r"([\d.]+)\s*([BM])", str(m.parameter_size or ""), re.I)
+        return float(found.group(1)) * (1000 if found.group(2).upper() == "B" else 1) if found else 0.0
+
+    return max(served, key=size)
+
+
 # -- facts asked as a person asks them ----------------------------------------------------------------
 # The question word of each fact kind (playground.facts.KINDS).
 WH = {
@@ -421,6 +450,88 @@ _PRONOUNS = frozenset(
         "other",
     ]
 )
+_CLAUSE_WORDS = frozenset(
+    [
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "has",
+        "have",
+        "had",
+        "following",
+        "these",
+        "this",
+        "each",
+        "see",
+        "can",
+        "will",
+        "may",
+        "must",
+        "should",
+        "include",
+        "includes",
+        "example",
+        "examples",
+    ]
+)
+# Subjects that say nothing without the sentence before: "The difference is …", "The reason is …".
+_VAGUE = frozenset(
+    [
+        "difference",
+        "reason",
+        "result",
+        "answer",
+        "problem",
+        "solution",
+        "purpose",
+        "idea",
+        "goal",
+        "case",
+        "point",
+        "key",
+        "thing",
+        "way",
+        "one",
+        "other",
+        "rest",
+        "remainder",
+        "default",
+        "same",
+        "former",
+        "latter",
+        "first",
+        "second",
+        "last",
+        "next",
+        "following",
+    ]
+)
+# Sentence-initial words that open a clause, not a subject: "Because the archive is …".
+_OPENERS = frozenset(
+    [
+        "because",
+        "if",
+        "when",
+        "although",
+        "while",
+        "since",
+        "after",
+        "before",
+        "as",
+        "for",
+        "unless",
+        "until",
+        "once",
+        "then",
+        "thus",
+        "so",
+        "also",
+        "however",
+    ]
+)
 _NOT_IN_SUBJECT = frozenset(
     ["that", "which", "who", "whom", "is", "are", "be", "been", "must", "can", "should", "to", "when", "if"]
 )
@@ -443,7 +554,9 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(])")
 def _subject(subj: str) -> str | None:
     """The subject as it reads inside a question; None for a pronoun or a subject too long to ask about."""
     words = subj.split()
-    if not words or words[0].lower() in _PRONOUNS or len(words) > 7 or _NOT_IN_SUBJECT & set(words[1:]):
+    if not words or words[0].lower() in _PRONOUNS | _OPENERS or len(words) > 7 or _NOT_IN_SUBJECT & set(words[1:]):
+        return None
+    if words[-1].lower() in _VAGUE:
         return None
     if words[0] in ("The", "A", "An", "Our", "Each", "Every"):
         words[0] = words[0].lower()
@@ -525,6 +638,11 @@ def sentence_questions(sentence: str) -> list[tuple[str, str, str]]:
 def _list_question(heading: str) -> str | None:
     """ "Advantages of RAG" → "What are the advantages of RAG?"; None for a one-word or question heading."""
     heading = heading.strip().rstrip(":").strip()
+    words = heading.split()
+    if not words or not words[0][0].isupper() or "," in heading or _CLAUSE_WORDS & {w.lower() for w in words}:
+        return None  # "CMake expects one of these environments:" introduces a list; it names none
+    if any(w.endswith("ed") and w.islower() for w in words[1:]):
+        return None
     if heading.endswith("?") or not 2 <= len(re.findall(r"[A-Za-z]{2,}", heading)) <= 8 or re.search(r"\d", heading):
         return None
     return f"What are the {_sentence_case(heading)}?"
@@ -629,8 +747,10 @@ __all__ = [
     "near_duplicate",
     "plain",
     "prose_candidates",
+    "prose_share",
     "reads_as_question",
     "sentence_questions",
+    "suggest_generator",
     "wh_phrase",
     "wh_question",
 ]

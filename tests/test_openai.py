@@ -262,3 +262,34 @@ def test_the_models_page_sets_the_server_and_lists_its_models(server, monkeypatc
 def test_the_docs_give_the_server_command_these_tests_run():
     readme = (ROOT / "docs" / "scale-out.md").read_text(encoding="utf-8")
     assert "python -m llama_cpp.server --model" in readme and "OPENAI_BASE_URL=http://127.0.0.1:8000/v1" in readme
+
+
+def test_a_prose_workspace_offers_the_servers_model_as_its_question_writer_and_gates_what_it_writes(server, embedded):
+    from llama_index.core import Document
+
+    from playground.config import ChunkSettings
+    from playground.documents import chunk
+    from playground.finetune.dataset import build_dataset
+    from playground.finetune.settings import DatasetSettings
+    from playground.questioncraft import PROSE_SHARE, prose_share, suggest_generator
+
+    from .test_questioncraft import ARTICLE
+
+    one_chunk = ChunkSettings(chunk_size=512, chunk_overlap=0)  # one request: SmolLM2 writes slowly on 2 cores
+    chunks = chunk([Document(text=ARTICLE, metadata={"file_name": "rag-vs-finetuning.md"})], one_chunk)
+    catalogue = Catalogue([embedded, OpenAIBackend(server, api_key=API_KEY)])
+    assert prose_share(chunks) >= PROSE_SHARE
+    offered = suggest_generator(chunks, catalogue.listing().models)
+    assert offered is not None and offered.id == f"openai:{ALIAS}", "mostly prose and a served model: offered"
+    settings = DatasetSettings(recipes=("qa",), generator=offered.id)  # Q&A only: one request per chunk
+    dataset = build_dataset(chunks, settings, workspace="prose", catalogue=catalogue)
+    gates = dataset.report()["gates"]
+    asked = gates["generator"]
+    assert asked["model"] == offered.id and asked["replies"] == len(chunks) == 1
+    written = gates["per_recipe"]["made"].get("model", 0)
+    assert written + asked["unparsed"] >= asked["replies"], "each reply is either gated or counted as unparsed"
+    assert gates["made"] == gates["kept"] + sum(gates["dropped"].values()), "every drop has its gate"
+    model_made = [e for e in dataset.examples if e.origin == offered.id]
+    assert len(model_made) == gates["per_recipe"]["kept"].get("model", 0)
+    assert all("___" not in e.question and e.question.endswith("?") for e in model_made)
+    assert suggest_generator(chunks, [m for m in catalogue.listing().models if m.backend == "embedded"]) is None

@@ -353,7 +353,7 @@ def _raft_example(
 
 
 def _generated(
-    chunks: Sequence[TextNode], s: DatasetSettings, catalogue: Catalogue, progress: Progress
+    chunks: Sequence[TextNode], s: DatasetSettings, catalogue: Catalogue, progress: Progress, counts: dict[str, int]
 ) -> list[Example]:
     """Q&A and paraphrases written by ``s.generator``; answers not found in the passage are discarded."""
     model = catalogue.resolve(s.generator)
@@ -369,8 +369,12 @@ def _generated(
         if "qa" in s.recipes:
             prompt = QA_PROMPT.format(n=3, file=file_name, passage=passage)
             text = catalogue.chat(model, [{"role": "user", "content": prompt}], params).collect()
-            for q, a in re.findall(r"Q:\s*(.+?)\s*\n\s*A:\s*(.+)", text):
-                if normalize(a) and normalize(a) in norm_passage:
+            pairs = re.findall(r"Q:\s*(.+?)\s*\n\s*A:\s*(.+)", text)
+            counts["replies"] = counts.get("replies", 0) + 1
+            counts["unparsed"] = counts.get("unparsed", 0) + (not pairs)  # not in the Q:/A: format at all
+            for q, a in pairs:
+                # The natural style's gates check (and count) an answer not in its passage.
+                if normalize(a) and (s.question_style == "natural" or normalize(a) in norm_passage):
                     out.append(
                         Example(
                             "qa",
@@ -449,13 +453,16 @@ def build_dataset(
         for f in facts:
             if rng.random() < s.raft_share:
                 examples.append(_raft_example(f, chunks, by_id, s, rng))
+    model_counts: dict[str, int] = {}  # the generator's replies, and those with no Q&A in them
     if s.generator:
         if catalogue is None:
             raise PlaygroundError(f"DatasetSettings.generator={s.generator!r} needs a model catalogue to run it")
-        examples.extend(_generated(chunks, s, catalogue, progress))
+        examples.extend(_generated(chunks, s, catalogue, progress, model_counts))
     gates: dict[str, Any] = {}
     if s.question_style == "natural":  # the keywords style rebuilds the shipped adapter's data as it was
-        examples, gates = _gated(examples, chunks, by_id)
+        examples, gates = _gated(examples, chunks, by_id, prose="qa" in s.recipes)
+        if s.generator:
+            gates["generator"] = {"model": s.generator, **model_counts}
     progress(0.9, f"Checking {len(examples)} examples against the held-out questions")
     examples, report = check_leakage(examples, held_out_questions(workspace, heldout_extra), on_leak)
     rng.shuffle(examples)
@@ -466,11 +473,12 @@ def build_dataset(
 
 
 def _gated(
-    examples: list[Example], chunks: Sequence[TextNode], by_id: dict[str, TextNode]
+    examples: list[Example], chunks: Sequence[TextNode], by_id: dict[str, TextNode], prose: bool = True
 ) -> tuple[list[Example], dict[str, Any]]:
     """The examples whose questions pass :class:`playground.questioncraft.Gates`, with the prose recipes' own
-    Q&A added, and the gates' report. Paraphrase and RAFT questions repeat a heading or a Q&A question on
-    purpose, so they skip the near-duplicate gate; a RAFT prompt's gold answer is quoted, not checked again."""
+    Q&A added (``prose``: when Q&A is a chosen recipe), and the gates' report. Paraphrase and RAFT questions
+    repeat a heading or a Q&A question on purpose, so they skip the near-duplicate gate; a RAFT prompt's gold
+    answer is quoted, not checked again, and its passages are not the question: the question it asks is gated."""
     from playground.questioncraft import Gates, prose_candidates
 
     qa = Gates()
@@ -480,11 +488,14 @@ def _gated(
         chunk = by_id[e.chunk_id].get_content() if e.chunk_id in by_id else ""
         if e.recipe == "qa":
             span = re.sub(r"^Answer: | \(Source: [^)]*\)$", "", e.answer)
-            if qa.admit(e.question, span, chunk, e.chunk_id, "fact"):
+            if qa.admit(e.question, span, chunk, e.chunk_id, "fact" if e.origin == "extractor" else "model"):
+                kept.append(e)
+        elif e.recipe == "raft":  # its prompt quotes passages; the question it asks is what is gated
+            if other.admit(e.question.rsplit("\nQuestion: ", 1)[-1], "", chunk, e.chunk_id, e.recipe):
                 kept.append(e)
         elif other.admit(e.question, "", chunk, e.chunk_id, e.recipe):
             kept.append(e)
-    for c in prose_candidates(chunks):
+    for c in prose_candidates(chunks) if prose else ():
         if qa.admit(c.question, c.answer, by_id[c.chunk_id].get_content(), c.chunk_id, c.recipe):
             source = c.file_name
             kept.append(Example("qa", _chat(c.question, house_answer(c.answer, source)), source, c.chunk_id, c.recipe))

@@ -132,7 +132,8 @@ class Preset:
 # The times run from Train to the saved adapter, with the bundled SmolLM2-135M on the sample documents, on a
 # 2-core AMD EPYC without bfloat16 (float32), one torch thread as the web app uses, other work sharing the
 # cores: quick 23 s (6 steps; the base read from the copy an earlier run kept, 3 s of it), sample 508 s
-# (125 steps), standard 17 min (172 steps, the README's run). train.estimate_seconds scales them to other settings.
+# (125 steps), standard 5 min 46 s (38 steps of the gated natural data; 6 min 57 s with the base's first
+# read). train.estimate_seconds scales them to other settings.
 PRESETS: dict[str, Preset] = {
     "sample": Preset(
         "The shipped nightwren-sample adapter: rank 8 on every linear layer, all three recipes; about 8 min on a "
@@ -155,8 +156,9 @@ PRESETS: dict[str, Preset] = {
         LoraSettings(rank=4, alpha=8.0, learning_rate=2e-3, epochs=1, max_steps=6, batch_size=4, max_seq_length=160),
     ),
     "standard": Preset(
-        "Every recipe, both question phrasings, two epochs: learns more facts than sample; about 17 min on a "
-        "2-core CPU, measured on one core.",
+        "Every recipe in the natural question style, two epochs; only questions that pass the gates are kept "
+        "(on the sample: 151 examples, 38 steps); about 6 min on a 2-core CPU, measured on one core with other "
+        "work sharing the machine, the base model's first read not counted.",
         DatasetSettings(questions_per_fact=2, paraphrases_per_fact=1, raft_share=0.1, distractors=1),
         LoraSettings(rank=8, alpha=16.0, learning_rate=2e-3, epochs=2, batch_size=8, max_seq_length=256),
     ),
