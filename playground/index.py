@@ -447,12 +447,14 @@ def build_index(
     progress: Progress = no_progress,
     vector_store: VectorStoreSettings | None = None,
     recipe: SearchRecipe | None = None,
+    prebuilt: bool = True,
 ) -> PlaygroundIndex:
     """Load the index for these files if it was saved before, else build it (reusing what it can) and save it.
 
     ``vector_store``: where the vectors go; by default the workspace's setting (the embedded store unless
-    the workspace was pointed at a Chroma server). ``recipe``: how chunks are made findable (the measured
-    defaults unless an experiment says otherwise).
+    the workspace was pointed at a vector database). ``recipe``: how chunks are made findable (the measured
+    defaults unless an experiment says otherwise). ``prebuilt=False``: never copy the install step's index
+    (a build that is timed must build).
     """
     chunk_settings = chunk_settings or ChunkSettings()
     store = vector_store or workspace_vector_store(workspace)
@@ -470,7 +472,7 @@ def build_index(
     key = index_key(file_shas, chunk_settings, embed_model.model_name, store.kind, recipe)
     ws = workspace_dir(workspace)
     target = ws / "indexes" / key
-    if store.kind == "embedded" and not (target / "manifest.json").exists() and copy_seed(key, target):
+    if prebuilt and store.kind == "embedded" and not (target / "manifest.json").exists() and copy_seed(key, target):
         progress(0.3, "Copied the index the install step built for these documents")
     if (target / "manifest.json").exists():
         progress(0.5, "Loading the saved index")

@@ -41,7 +41,8 @@ def test_retrieve_json_shape_best_first(capsys):
     assert any("every 18 months" in h["text"] for h in out["hits"])
 
 
-def test_retrieve_readable_output_and_a_second_run_loads_the_saved_index(capsys):
+def test_retrieve_readable_output_and_a_second_run_loads_the_saved_index(capsys, monkeypatch):
+    monkeypatch.setattr("playground.index.copy_seed", lambda key, target: False)  # build, not the install's copy
     args = ["retrieve", "--docs", str(SAMPLE_DOCS), "--question", QUESTION, "--top-k", "2"]
     assert main(args) == 0
     first = capsys.readouterr()

@@ -16,7 +16,7 @@ from .helpers import ROOT
 
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 LINK = re.compile(r"(?<!!)\[[^\]]*\]\(([^)\s]+)\)|!\[[^\]]*\]\(([^)\s]+)\)")
-COMMAND = re.compile(r"python -m (playground|bench)\b([^;]*)")
+COMMAND = re.compile(r"python -m (playground|bench)(?![.\w])([^;]*)")  # not bench.retrieval_check, a module of its own
 README_LINES = 200  # a front door, not a manual: the manual is docs/
 
 

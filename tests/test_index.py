@@ -34,7 +34,7 @@ def _sample(names: list[str] | None = None):
 
 def test_build_persists_and_reload_is_a_cache_hit(embed_model):
     files = _sample()
-    first = build_index(files, embed_model=embed_model, workspace="w")
+    first = build_index(files, embed_model=embed_model, workspace="w", prebuilt=False)  # not the install's copy
     assert first.stats.status == "built"
     assert first.stats.files == len([f for f in files if f.ok]) >= 5
     assert first.stats.embedded == first.stats.chunks > 20

@@ -59,6 +59,7 @@ def cost(lab: Lab, progress: Progress) -> ClaimResult | None:
         embed_model=lab.index.embed_model,
         chunk_settings=chunking(lab.index),
         workspace=fresh,
+        prebuilt=False,  # the install step's copy of the sample would time a copy, not a build
     )
     index_s = time.perf_counter() - started
     index_bytes = _size(index.path)
