@@ -35,17 +35,18 @@ with left:
     pair_text = st.selectbox("Pair", DEFAULT_PAIRS, help="Two pipelines: condition[@model][#kN] each.")
     room = st.toggle("Audience round", help="Phones in the room vote on the same pair through a short link.")
     if st.button("New pair", type="primary", disabled=not picked):
+        live = view.streaming_pair(str(picked))  # both answers as they are written, still blind
         try:
-            with st.spinner("Writing both answers…"):
-                r = new_round(store, str(picked), parse_pair(pair_text), kind="room" if room else "match",
-                              gold=gold_answer(str(picked), rows), catalogue=ui.catalogue(), base=base,
-                              finetuned=finetuned, index=index,
-                              retrieval=ui.retrieval_settings(RetrievalSettings()))  # fmt: skip
+            r = new_round(store, str(picked), parse_pair(pair_text), kind="room" if room else "match",
+                          gold=gold_answer(str(picked), rows), catalogue=ui.catalogue(), base=base,
+                          finetuned=finetuned, index=index, on_text=live,
+                          retrieval=ui.retrieval_settings(RetrievalSettings()))  # fmt: skip
         except PlaygroundError as err:
             st.error(ui.plain(str(err)))
         else:
             st.session_state["arena_round"] = r.id
             st.query_params["arena"] = r.id  # a reload of the presenter's page keeps the round
+            st.rerun()  # the streamed pair gives way to the stored round, its vote buttons and reveal
     if "arena" in st.query_params and "arena_round" not in st.session_state:
         st.session_state["arena_round"] = st.query_params["arena"]
     current = store.round(st.session_state.get("arena_round", "")) if st.session_state.get("arena_round") else None

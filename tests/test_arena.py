@@ -227,3 +227,27 @@ def test_the_arena_page_shows_the_room_link_qr_tally_and_leaderboard():
     assert any("6 votes so far: too few to order" in m.value for m in at.markdown)  # the sentence, honest
     at.button[[b.label for b in at.button].index("Close round and reveal")].click().run()
     assert store.round(r.id) is not None and not store.round(r.id).open
+
+
+@pytest.mark.slow
+def test_a_new_pair_streams_both_answers_blind_in_the_order_it_stores(embedded, smollm, sample_index):
+    import random
+
+    from playground.arena import new_round
+    from playground.config import GenerationParams
+    from playground.models import Catalogue
+
+    told: list[tuple[str, str]] = []
+    store = ArenaStore.for_workspace("stream")
+    r = new_round(
+        store, "How long is the warranty on a gateway?", parse_pair("base+rag:base"), rng=random.Random(1),
+        catalogue=Catalogue([embedded]), base=smollm, finetuned=None, index=sample_index,
+        generation=GenerationParams(max_tokens=16), on_text=lambda side, text: told.append((side, text)),
+    )  # fmt: skip
+    sides = [side for side, _ in told]
+    assert sides == sorted(sides) and set(sides) == {"a", "b"}, "A streams first, then B"
+    assert len(sides) > 2, "piece by piece, not once at the end"
+    for side in ("a", "b"):
+        streamed = [text for s, text in told if s == side]
+        assert streamed[-1] == r.answer(side)["text"] and all(streamed[-1].startswith(t) for t in streamed)
+    assert {r.a, r.b} == {"base+rag", "base"} and store.round(r.id) is not None

@@ -6,6 +6,7 @@ No Streamlit here: the Arena page, the room's voter view and ``python -m playgro
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from typing import Any
 
 from playground.arena.judge import JudgeReport, judge_rounds, parse_verdict
@@ -23,11 +24,18 @@ def new_round(
     kind: str = "match",
     gold: str | None = None,
     rng: random.Random | None = None,
+    on_text: Callable[[str, str], None] | None = None,
     **answer_kwargs: Any,
 ) -> Round:
-    """Generate both answers once, draw which is A, and store the round (every voter then sees the same pair)."""
-    left, right = (answer(p, question, gold=gold, **answer_kwargs) for p in pair)
-    a, b = draw(left, right, rng)
+    """Draw which pipeline is A, generate both answers once and store the round (every voter then sees the
+    same pair). ``on_text(side, text so far)`` streams each answer under its blind label, "a" then "b"."""
+    first, second = draw(pair[0], pair[1], rng)
+
+    def told(side: str) -> Callable[[str], None] | None:
+        return (lambda text: on_text(side, text)) if on_text else None
+
+    a = answer(first, question, gold=gold, on_text=told("a"), **answer_kwargs)
+    b = answer(second, question, gold=gold, on_text=told("b"), **answer_kwargs)
     return store.add_round(question, a, b, kind=kind, gold=gold)
 
 

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeVar
 
 from playground.compare import CONDITIONS, LABELS, Retriever, compare
 from playground.config import GenerationParams, RetrievalSettings
 from playground.errors import ConfigError
 from playground.evaluate.metrics import exact_match
 from playground.models import Catalogue, ModelInfo
+
+T = TypeVar("T")
 
 DEFAULT_PAIRS = ("base+rag:ft", "base:base+rag", "ft:ft+rag", "base+rag:ft+rag")
 
@@ -86,8 +88,12 @@ def answer(
     retrieval: RetrievalSettings | None = None,
     generation: GenerationParams | None = None,
     gold: str | None = None,
+    on_text: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
-    """One pipeline's answer as a round stores it: text, model, sources and right/wrong against ``gold``."""
+    """One pipeline's answer as a round stores it: text, model, sources and right/wrong against ``gold``.
+
+    ``on_text(text so far)`` is told as the answer streams (its sources stay out of it: they would give
+    retrieval away before the vote)."""
     retrieval = retrieval or RetrievalSettings()
     if pipeline.top_k:
         retrieval = replace(retrieval, top_k=pipeline.top_k)
@@ -104,7 +110,12 @@ def answer(
         generation=generation,
     )
     condition = next(c for c in run.conditions if c.condition == pipeline.condition)
-    result = condition.run()
+    text = ""
+    for piece in condition.stream():
+        text += piece
+        if on_text:
+            on_text(text)
+    result = condition.result
     return {
         "pipeline": pipeline.key,
         "label": pipeline.label,
@@ -116,8 +127,8 @@ def answer(
     }
 
 
-def draw(left: dict[str, Any], right: dict[str, Any], rng: random.Random | None = None) -> tuple[dict[str, Any], ...]:
-    """The two answers in the order shown (A, B): a coin flip, so neither pipeline always sits left."""
+def draw(left: T, right: T, rng: random.Random | None = None) -> tuple[T, T]:
+    """The two pipelines (or answers) in the order shown (A, B): a coin flip, so neither always sits left."""
     return (left, right) if (rng or random.SystemRandom()).random() < 0.5 else (right, left)
 
 

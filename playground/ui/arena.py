@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 import streamlit as st
@@ -50,6 +51,18 @@ def show_pair(r: Round, *, reveal: bool) -> None:
                     st.caption("Contains the expected answer." if ans["correct"] else "Misses the expected answer.")
                 for s in ans.get("sources") or []:
                     st.caption(f"[{s['rank']}] {s['file_name']}")
+
+
+def streaming_pair(question: str) -> Callable[[str, str], None]:
+    """Two blind boxes, A and B, filled as the answers stream; returns the ``on_text(side, text)`` to call."""
+    st.markdown(f"**{question}**")
+    boxes = {}
+    for column, side in zip(st.columns(2), ("a", "b"), strict=True):
+        with column.container(border=True):
+            st.markdown(f"#### {side.upper()}")
+            boxes[side] = st.empty()
+            boxes[side].caption("Waiting for its turn…" if side == "b" else "Writing…")
+    return lambda side, text: boxes[side].write(text)
 
 
 def vote_buttons(store: ArenaStore, r: Round, voter: str) -> str | None:
