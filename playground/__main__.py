@@ -59,7 +59,8 @@ def _add_docs_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--embed-model",
         default="all-MiniLM-L6-v2",
-        help="embedding model: the bundled all-MiniLM-L6-v2, or ollama:<name> (e.g. ollama:nomic-embed-text)",
+        help="embedding model: the bundled all-MiniLM-L6-v2, ollama:<name> (e.g. ollama:nomic-embed-text), or "
+        "openai:<name> from the OpenAI-compatible server at OPENAI_BASE_URL (TEI, vLLM, llama.cpp's server)",
     )
     p.add_argument("--workspace", help="workspace name for the saved index (default: the folder's name)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a readable summary")
@@ -669,33 +670,35 @@ def cmd_claims(args: argparse.Namespace) -> int:
 
 
 def _add_store_parser(sub: Any) -> None:
-    p = sub.add_parser("store", help="show or set where a workspace's index keeps its vectors (embedded or Chroma)")
+    from playground.vectorstores import STORE_KINDS, VectorStoreSettings
+
+    p = sub.add_parser(
+        "store", help="show or set where a workspace's index keeps its vectors (embedded, Chroma, Milvus, Qdrant)"
+    )
     p.add_argument("--workspace", required=True, help="workspace name (for --docs FOLDER, the folder's name)")
     where = p.add_mutually_exclusive_group()
+    where.add_argument("--kind", choices=STORE_KINDS, help=VectorStoreSettings.help("kind"))
     where.add_argument(
-        "--chroma", metavar="URL", help="a Chroma server started with `chroma run`, e.g. http://localhost:8000"
+        "--chroma", metavar="URL", help="a Chroma server started with `chroma run` (as --kind chroma --url URL)"
     )
     where.add_argument("--embedded", action="store_true", help="back to the default: vectors in the index folder")
+    p.add_argument("--url", default="", help=VectorStoreSettings.help("url") + " Milvus Lite: a file ending in .db.")
+    p.add_argument("--prefix", default="playground", help=VectorStoreSettings.help("prefix"))
+    p.add_argument("--key-env", default="", metavar="VAR", help=VectorStoreSettings.help("key_env"))
 
 
 def cmd_store(args: argparse.Namespace) -> int:
-    from playground.vectorstores import (
-        ChromaStore,
-        VectorStoreSettings,
-        set_workspace_vector_store,
-        workspace_vector_store,
-    )
+    from playground.vectorstores import VectorStoreSettings, choose_vector_store, workspace_vector_store
     from playground.workspace import slug
 
-    if args.chroma:
-        chosen = VectorStoreSettings("chroma", args.chroma)
-        ChromaStore.check(chosen.url)  # a wrong URL fails now, not at the next question
-        set_workspace_vector_store(args.workspace, chosen)
-    elif args.embedded:
-        set_workspace_vector_store(args.workspace, VectorStoreSettings())
+    kind, url = ("chroma", args.chroma) if args.chroma else (args.kind, args.url)
+    if kind == "embedded" or args.embedded:
+        choose_vector_store(args.workspace, VectorStoreSettings())
+    elif kind:
+        choose_vector_store(args.workspace, VectorStoreSettings(kind, url, args.prefix, args.key_env))
     store = workspace_vector_store(args.workspace)
     print(f"workspace {slug(args.workspace)}: vectors in the {store.describe()} store")
-    if args.chroma or args.embedded:
+    if kind or args.embedded:
         print("the next index is built there, reusing the embeddings the workspace already has")
     return 0
 

@@ -26,6 +26,7 @@ Saves are atomic: an index is written to a temporary folder and renamed into pla
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import mmap
@@ -49,8 +50,8 @@ from playground.parsing import READER_VERSION
 from playground.seed import copy_seed
 from playground.storage import replace_dir, write_atomic
 from playground.vectorstores import (
-    ChromaStore,
     MatrixStore,
+    ServerStore,
     StoreMissing,
     StoreUnavailable,
     VectorStore,
@@ -128,7 +129,7 @@ class IndexStats:
     reused: int  # chunks whose embeddings came from the previous index
     seconds: float  # this call: a build, an update or a load
     build_s: float | None = None  # how long building (or updating) took when it was built
-    vector_store: str = "embedded"  # where the vectors live: "embedded" or "chroma at <url>"
+    vector_store: str = "embedded"  # where the vectors live: "embedded" or "<kind> at <url>", e.g. "milvus at …"
 
 
 class _Chunks:
@@ -312,6 +313,11 @@ class PlaygroundIndex:
         if not question.strip():
             return []
         query = unit_rows(self.embed_model.get_query_embedding(self.recipe.query_prefix + question))[0]
+        if self._store.dim and len(query) != self._store.dim:
+            raise IndexStoreError(
+                f"the embedding model {self.embed_model.model_name} gives {len(query)}-dimensional vectors, but this "
+                f"index holds {self._store.dim}-dimensional ones: build the index again with this model"
+            )
         return self.search(question, query, settings)
 
     def search(self, question: str, query: np.ndarray, settings: RetrievalSettings) -> list[Hit]:
@@ -336,7 +342,7 @@ class PlaygroundIndex:
         # Ranked by BM25 only: the chunk's cosine still decides the cutoff (one read for all of them).
         missing = [row for row, _ in fused if row not in similarity]
         if missing:
-            similarity.update(zip(missing, (self._store.vectors(missing) @ query).tolist(), strict=True))
+            similarity.update(zip(missing, self._store.cosines(missing, query), strict=True))
         hits: list[Hit] = []
         for row, score in fused:
             if similarity[row] < settings.similarity_cutoff:
@@ -478,7 +484,7 @@ def build_index(
         progress(0.5, "Loading the saved index")
         try:
             loaded = _load(target, workspace, embed_model, store, status="loaded", started=started)
-        except StoreMissing as gone:  # e.g. a new, empty Chroma server: build it there again
+        except StoreMissing as gone:  # e.g. a new, empty server: build it there again
             progress(0.02, f"Building the index again: {gone}")
             shutil.rmtree(target, ignore_errors=True)
         else:
@@ -487,6 +493,7 @@ def build_index(
             return loaded
 
     previous = _reusable_previous(ws, chunk_settings, embed_model, store, recipe, progress)
+    dims = 0  # the dimension of the vectors reused, which new ones must match
     reused: list[TextNode] = []
     reused_vectors = np.zeros((0, 0), dtype=np.float32)
     todo = good
@@ -499,6 +506,7 @@ def build_index(
             reused = [previous.nodes[r] for r in rows]
             reused_vectors = previous._store.vectors(rows)
         todo = [f for f in good if f.file_name not in unchanged]
+        dims = previous._store.dim
 
     progress(0.02, f"Chunking {len(todo)} file(s)")
     new_nodes = chunk(todo, chunk_settings)
@@ -509,6 +517,12 @@ def build_index(
         batch = new_nodes[start : start + EMBED_BATCH]
         texts = [recipe.passage_prefix + embed_text(n) for n in batch]
         new_vectors.append(unit_rows(embed_model.get_text_embedding_batch(texts)))
+        dims = dims or new_vectors[-1].shape[1]
+        if new_vectors[-1].shape[1] != dims:  # a server that changed its model under the same name, say
+            raise IndexStoreError(
+                f"the embedding model {embed_model.model_name} gave {new_vectors[-1].shape[1]}-dimensional vectors "
+                f"where the index's are {dims}-dimensional: check which model the server runs"
+            )
         done = start + len(batch)
         progress(0.05 + 0.85 * done / max(len(new_nodes), 1), f"Embedded {done}/{len(new_nodes)} chunks")
 
@@ -538,8 +552,10 @@ def build_index(
         "format": FORMAT_VERSION,
         "store": asdict(store),
         "recipe": recipe.as_dict(),
+        "dim": int(matrix.shape[1]),
     }
-    _save(target, nodes, [f.file_name for f in good], matrix, manifest, store, collection_name(ws, ws.name, key))
+    name = collection_name(ws, ws.name, key, store)
+    _save(target, nodes, [f.file_name for f in good], matrix, manifest, store, name)
     _set_latest(ws, key)
     _prune(ws / "indexes", keep=key)
     index = _load(target, workspace, embed_model, store, status=stats.status, started=started, made=nodes)
@@ -601,7 +617,7 @@ def _load(
     started: float,
     made: Sequence[TextNode] | None = None,
 ) -> PlaygroundIndex:
-    """Open a saved index. ``store``: the workspace's setting (a Chroma index is read from the server it
+    """Open a saved index. ``store``: the workspace's setting (a server's index is read from the server it
     names, which may have moved since the save). ``made``: its nodes, already in memory."""
     try:
         manifest = json.loads((path / "manifest.json").read_text())
@@ -612,10 +628,10 @@ def _load(
         recipe = SearchRecipe(**manifest.get("recipe", LEGACY_RECIPE))
         lexical = _Lexical(path, recipe)
         saved = VectorStoreSettings(**manifest.get("store", {}))
-        url = saved.url
-        if saved.kind == "chroma":
-            url = store.url if store.kind == "chroma" else saved.url
-            vectors: VectorStore = ChromaStore(url, manifest["collection"], chunks.ids)
+        if saved.kind != "embedded":
+            where = store if store.kind == saved.kind else saved  # the same engine may have moved since the save
+            vectors: VectorStore = ServerStore(where, manifest["collection"], chunks.ids, int(manifest.get("dim", 0)))
+            saved = where
         else:
             vectors = MatrixStore.load(path)
     except IndexStoreError as err:
@@ -629,7 +645,7 @@ def _load(
     built = manifest["stats"]
     stats = IndexStats(**{**built, "status": status, "embedded": 0, "reused": len(chunks)})
     stats.build_s = built.get("build_s") or built["seconds"]
-    stats.vector_store = saved.describe() if saved.kind == "embedded" else f"chroma at {url}"
+    stats.vector_store = saved.describe()
     stats.seconds = round(time.perf_counter() - started, 3)
     nodes = _Nodes(chunks, made)
     return PlaygroundIndex(
@@ -652,8 +668,8 @@ def _save(
     def fill(tmp: Path) -> None:
         _Chunks.save(tmp, nodes, file_names)
         _Lexical.save(tmp, [embed_text(n) for n in nodes], SearchRecipe(**manifest["recipe"]))
-        if store.kind == "chroma":
-            ChromaStore.create(store.url, collection, nodes, matrix)
+        if store.kind != "embedded":
+            ServerStore.create(store, collection, nodes, matrix)
             created.append(collection)
             manifest["collection"] = collection
         else:
@@ -666,7 +682,7 @@ def _save(
         replace_dir(target, fill, complete=lambda path: (path / "manifest.json").exists())
     except BaseException:
         for name in created:  # the collection of a save that failed would never be used
-            ChromaStore.drop(store.url, name)
+            ServerStore.drop(store, name)
         raise
 
 
@@ -717,7 +733,7 @@ def _reusable_previous(
 def _prune(indexes: Path, keep: str) -> None:
     """Keep the newest saved versions; drop temporary folders that a crashed save left an hour or more ago.
 
-    A pruned index's Chroma collection goes with it (best effort: the server may be down).
+    A pruned index's collection in a vector database goes with it (best effort: the server may be down).
     """
     now = time.time()
     saved = sorted((p for p in indexes.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime, reverse=True)
@@ -734,8 +750,9 @@ def _drop_collection(path: Path) -> None:
         store, name = manifest.get("store", {}), manifest.get("collection")
     except (OSError, ValueError, AttributeError):
         return
-    if isinstance(store, dict) and store.get("kind") == "chroma" and name:
-        ChromaStore.drop(str(store.get("url", "")), str(name))
+    if isinstance(store, dict) and store.get("kind", "embedded") != "embedded" and name:
+        with contextlib.suppress(IndexStoreError, TypeError):  # settings a newer or older version wrote
+            ServerStore.drop(VectorStoreSettings(**store), str(name))
 
 
 __all__ = [

@@ -1,18 +1,24 @@
-"""Where an index keeps its chunk embeddings: a float32 matrix in the index folder (the default), or a Chroma server.
+"""Where an index keeps its chunk embeddings: a float32 matrix in the index folder (the default), or a vector
+database through its LlamaIndex integration.
 
-Both stores answer the two questions retrieval asks, by row number (the order of the index's saved
-chunks): the rows nearest a question's embedding, with their cosine similarity, and the stored
-vectors of some rows (a chunk that only BM25 ranked still needs its cosine for the cutoff).
+Every store answers the questions retrieval asks, by row number (the order of the index's saved chunks): the
+rows nearest a question's embedding, with their cosine similarity, and the cosine of some given rows (a chunk
+that only BM25 ranked still needs its cosine for the cutoff); an update also asks for stored vectors, so
+unchanged files are not embedded again.
 
 - :class:`MatrixStore` (``embedded``): ``vectors.npy`` beside the saved chunks, unit rows, opened
-  memory-mapped, so loading costs nothing whatever the size, and searched with one matrix-vector
-  product (about 10 ms for 100k chunks of 384 dimensions on one core).
-- :class:`ChromaStore` (``chroma``): a Chroma server in client/server mode (``chroma run``), through
-  LlamaIndex's Chroma integration; each saved version of an index is one collection, so an older
-  version stays loadable and a failed build never damages the current one.
+  memory-mapped, so loading costs nothing whatever the size, and searched exactly with one matrix-vector
+  product.
+- :class:`ServerStore`: any LlamaIndex vector store (``BasePydanticVectorStore``: ``add``, ``query`` with a
+  ``VectorStoreQuery``, ``get_nodes``) behind one adapter. An :class:`Engine` says the little that differs
+  between integrations: how to open a collection, what its similarity means, how to drop a collection, and the
+  index and search settings that keep approximate search near exact (``python -m bench --scale`` measures
+  them). Each saved version of an index is one collection, so an older version stays loadable and a failed
+  build never damages the current one; BM25, fusion and the chunks' text stay in the index folder.
 
 A workspace chooses its store in ``vector_store.json`` in its folder (:func:`set_workspace_vector_store`, or
-``python -m playground store``); without one it uses the embedded store.
+``python -m playground store``); without one it uses ``PLAYGROUND_VECTOR_STORE`` (a server's own setting, e.g.
+``milvus http://db:19530``), else the embedded store.
 """
 
 from __future__ import annotations
@@ -22,43 +28,303 @@ import hashlib
 import json
 import math
 import os
+import re
+import shlex
+import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 from urllib.parse import urlsplit
 
 import numpy as np
 from llama_index.core.schema import TextNode
 
 from playground.config import _Config, _help, _require
-from playground.errors import IndexStoreError
+from playground.errors import ConfigError, IndexStoreError
 from playground.storage import write_atomic
 from playground.workspace import workspace_dir
 
-STORE_KINDS = ("embedded", "chroma")
 VECTORS_FILE = "vectors.npy"
 SETTING_FILE = "vector_store.json"  # in the workspace's folder
-CHROMA_BATCH = 1000  # ids per request: well under a server's maximum batch (5461 for Chroma 1.5)
+SERVER_ENV = "PLAYGROUND_VECTOR_STORE"  # a server's default store, for workspaces without their own setting
+ADD_BATCH = 1000  # nodes per request: well under a server's maximum batch (5461 for Chroma 1.5)
+CONNECT_TIMEOUT_S = 5.0  # a database host behind a firewall drops packets: a build must not hang on it
+
+
+# -- the engines ----------------------------------------------------------------------------------------------
+class Engine:
+    """What one LlamaIndex vector-store integration needs beyond the shared interface. One instance per kind."""
+
+    kind: ClassVar[str]
+    title: ClassVar[str]
+    extra: ClassVar[str]  # the optional extra that installs it: pip install -e '.[<extra>]'
+    url_example: ClassVar[str]
+    start: ClassVar[str]  # how to start one to try it, for the message when none answers ({port}: the URL's)
+    approximate: ClassVar[bool] = True
+    # Index and search settings, in the integration's own names, chosen so that the top 20 holds >= 0.95 of the
+    # exact top 20 at 100k chunks (python -m bench --scale prints the recall beside the latency).
+    tuned: ClassVar[dict[str, Any]] = {}
+
+    def valid_url(self, url: str) -> bool:
+        return _host_port(url) is not None
+
+    def name(self, raw: str) -> str:
+        """A collection name the engine accepts, from ``prefix-workspace-home-key``."""
+        return raw
+
+    def store_id(self, node_id: str) -> str:
+        """The id a node is stored under (an engine may accept only some ids)."""
+        return node_id
+
+    def open(self, settings: VectorStoreSettings, name: str, dim: int, create: bool) -> Any:
+        """The integration's vector store on collection ``name``; :class:`StoreMissing` when ``create`` is false
+        and it does not exist. ``create`` replaces one left by an interrupted build."""
+        raise NotImplementedError
+
+    def count(self, store: Any, name: str) -> int | None:
+        """How many vectors the collection holds; None when the engine cannot say cheaply."""
+        return None
+
+    def drop(self, settings: VectorStoreSettings, name: str) -> None:
+        raise NotImplementedError
+
+    def ping(self, settings: VectorStoreSettings) -> None:
+        """Raise unless the engine answers at ``settings.url``."""
+        raise NotImplementedError
+
+    def cosine(self, similarity: float) -> float | None:
+        """The cosine the integration's similarity stands for; None: not known, ask for the stored vectors."""
+        return similarity
+
+    def query_kwargs(self) -> dict[str, Any]:
+        return {}
+
+    def fetch(self, store: Any, ids: list[str]) -> dict[str, list[float]]:
+        """Stored vectors by stored id: ``get_nodes`` with their embeddings, where the integration returns them."""
+        return {n.node_id: n.embedding for n in store.get_nodes(node_ids=ids) if n.embedding is not None}
+
+
+def _key(settings: VectorStoreSettings) -> str | None:
+    """The key or token from the environment variable the settings name (the key itself is never saved)."""
+    if not settings.key_env:
+        return None
+    value = os.environ.get(settings.key_env, "").strip()
+    if not value:
+        raise IndexStoreError(f"the {settings.kind} store wants its key in ${settings.key_env}, which is not set")
+    return value
+
+
+class Chroma(Engine):
+    kind, title, extra = "chroma", "Chroma server", "chroma"
+    url_example = "http://localhost:8000"
+    start = "`chroma run --path <folder> --port {port}`"
+    # HNSW in cosine space. Chroma's defaults (16 neighbours, ef 100) held 0.30 of the exact top 20 at 100k.
+    tuned: ClassVar[dict[str, Any]] = {"max_neighbors": 32, "ef_construction": 400, "ef_search": 1000}
+
+    def _client(self, settings: VectorStoreSettings) -> Any:
+        os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")  # nothing leaves the machine
+        import chromadb
+        from chromadb.config import Settings
+
+        host, port, tls = _host_port(settings.url) or ("", 0, False)
+        key = _key(settings)
+        headers = {"Authorization": f"Bearer {key}"} if key else None
+        return chromadb.HttpClient(
+            host=host, port=port, ssl=tls, headers=headers, settings=Settings(anonymized_telemetry=False)
+        )
+
+    def open(self, settings: VectorStoreSettings, name: str, dim: int, create: bool) -> Any:
+        from chromadb.errors import NotFoundError
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        client = self._client(settings)
+        if create:
+            with contextlib.suppress(Exception):  # absent: nothing to replace
+                client.delete_collection(name)
+            collection = client.create_collection(name, configuration={"hnsw": {"space": "cosine", **self.tuned}})
+        else:
+            try:
+                collection = client.get_collection(name)
+            except NotFoundError:
+                raise StoreMissing(f"the Chroma server at {settings.url} has no collection {name}") from None
+        return ChromaVectorStore(chroma_collection=collection)
+
+    def count(self, store: Any, name: str) -> int | None:
+        return int(store._collection.count())
+
+    def drop(self, settings: VectorStoreSettings, name: str) -> None:
+        self._client(settings).delete_collection(name)
+
+    def ping(self, settings: VectorStoreSettings) -> None:
+        self._client(settings).heartbeat()
+
+    def cosine(self, similarity: float) -> float | None:
+        # The integration reports exp(-distance); in cosine space the distance is 1 - cosine.
+        return 1.0 + math.log(similarity) if similarity > 0 else -1.0
+
+    def fetch(self, store: Any, ids: list[str]) -> dict[str, list[float]]:
+        got = store.client.get(ids=ids, include=["embeddings"])
+        return dict(zip(got["ids"], [list(v) for v in got["embeddings"]], strict=True))
+
+
+class Milvus(Engine):
+    kind, title, extra = "milvus", "Milvus", "milvus"
+    url_example = "http://localhost:19530, or a file such as ./vectors.db for Milvus Lite"
+    start = "Milvus's `standalone_embed.sh start`, or give a file for Milvus Lite: `--url ./vectors.db`"
+    # HNSW, cosine. Milvus's own index is FLAT (exact) unless told otherwise; HNSW is what a large collection uses.
+    tuned: ClassVar[dict[str, Any]] = {"index_type": "HNSW", "M": 32, "efConstruction": 400, "ef": 400}
+
+    def valid_url(self, url: str) -> bool:
+        """A Milvus server, or a Milvus Lite file (``*.db``).
+
+        >>> Milvus().valid_url("http://db:19530"), Milvus().valid_url("./v.db"), Milvus().valid_url("db:19530")
+        (True, True, False)
+        """
+        return _host_port(url) is not None or url.strip().endswith(".db")
+
+    def name(self, raw: str) -> str:
+        """Letters, digits and underscores, starting with a letter.
+
+        >>> Milvus().name("playground-my-docs-0a1b")
+        'playground_my_docs_0a1b'
+        """
+        cleaned = re.sub(r"[^A-Za-z0-9_]", "_", raw)
+        return cleaned if cleaned[:1].isalpha() else f"c_{cleaned}"
+
+    def _uri(self, settings: VectorStoreSettings) -> str:
+        url = settings.url.strip()
+        if _host_port(url) is None:  # Milvus Lite: a local file, one folder per file
+            path = Path(url).expanduser().resolve()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            return str(path)
+        return url
+
+    def _client(self, settings: VectorStoreSettings) -> Any:
+        from pymilvus import MilvusClient
+
+        return MilvusClient(uri=self._uri(settings), token=_key(settings) or "", timeout=CONNECT_TIMEOUT_S)
+
+    def open(self, settings: VectorStoreSettings, name: str, dim: int, create: bool) -> Any:
+        from llama_index.vector_stores.milvus import MilvusVectorStore
+
+        client = self._client(settings)
+        if not create and not client.has_collection(name):
+            raise StoreMissing(f"Milvus at {settings.url} has no collection {name}")
+        index = {k: v for k, v in self.tuned.items() if k != "ef"}  # none: the integration's FLAT, exact
+        store = MilvusVectorStore(
+            uri=self._uri(settings),
+            token=_key(settings) or "",
+            collection_name=name,
+            dim=dim,
+            overwrite=create,
+            similarity_metric="COSINE",
+            index_config=index,
+            search_config={"ef": self.tuned["ef"]} if "ef" in self.tuned else None,
+            use_async_client=False,
+        )
+        store.client.load_collection(name)  # a restarted Milvus Lite keeps collections released until loaded
+        return store
+
+    def count(self, store: Any, name: str) -> int | None:
+        rows = store.client.query(name, filter="", output_fields=["count(*)"])
+        return int(rows[0]["count(*)"])
+
+    def drop(self, settings: VectorStoreSettings, name: str) -> None:
+        self._client(settings).drop_collection(name)
+
+    def ping(self, settings: VectorStoreSettings) -> None:
+        self._client(settings).list_collections()
+
+    def fetch(self, store: Any, ids: list[str]) -> dict[str, list[float]]:
+        rows = store.client.get(store.collection_name, ids=ids, output_fields=[store.embedding_field])
+        return {str(r["id"]): list(r[store.embedding_field]) for r in rows}
+
+
+class Qdrant(Engine):
+    kind, title, extra = "qdrant", "Qdrant", "qdrant"
+    url_example = "http://localhost:6333"
+    start = "`docker run -p 6333:6333 qdrant/qdrant`"
+    tuned: ClassVar[dict[str, Any]] = {"m": 32, "ef_construct": 400, "hnsw_ef": 400}
+
+    def store_id(self, node_id: str) -> str:
+        """Qdrant takes UUIDs or integers as point ids: a UUID made from the node id, the same every time.
+
+        >>> Qdrant().store_id("doc:c0") == Qdrant().store_id("doc:c0") != Qdrant().store_id("doc:c1")
+        True
+        """
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, node_id))
+
+    def _client(self, settings: VectorStoreSettings) -> Any:
+        from qdrant_client import QdrantClient
+
+        return QdrantClient(url=settings.url, api_key=_key(settings), timeout=int(CONNECT_TIMEOUT_S))
+
+    def open(self, settings: VectorStoreSettings, name: str, dim: int, create: bool) -> Any:
+        from llama_index.vector_stores.qdrant import QdrantVectorStore
+        from qdrant_client.http import models as rest
+
+        client = self._client(settings)
+        if create:
+            with contextlib.suppress(Exception):
+                client.delete_collection(name)
+        elif not client.collection_exists(name):
+            raise StoreMissing(f"Qdrant at {settings.url} has no collection {name}")
+        hnsw = rest.HnswConfigDiff(m=self.tuned.get("m"), ef_construct=self.tuned.get("ef_construct"))
+        dense = rest.VectorParams(size=dim, distance=rest.Distance.COSINE, hnsw_config=hnsw)
+        return QdrantVectorStore(collection_name=name, client=client, dense_config=dense)
+
+    def count(self, store: Any, name: str) -> int | None:
+        return int(store.client.count(name, exact=True).count)
+
+    def drop(self, settings: VectorStoreSettings, name: str) -> None:
+        self._client(settings).delete_collection(name)
+
+    def ping(self, settings: VectorStoreSettings) -> None:
+        self._client(settings).get_collections()
+
+    def query_kwargs(self) -> dict[str, Any]:
+        return {"search_params": {"hnsw_ef": self.tuned["hnsw_ef"]}} if "hnsw_ef" in self.tuned else {}
+
+
+ENGINES: dict[str, Engine] = {e.kind: e for e in (Chroma(), Milvus(), Qdrant())}
+STORE_KINDS = ("embedded", *ENGINES)
 
 
 @dataclass(frozen=True)
 class VectorStoreSettings(_Config):
     kind: str = _help(
-        "Where chunk embeddings live: embedded (a file in the index folder) or chroma (a Chroma server).", "embedded"
+        "Where chunk embeddings live: embedded (a file in the index folder), or a vector database through its "
+        f"LlamaIndex integration: {', '.join(ENGINES)}.",
+        "embedded",
     )
-    url: str = _help("The Chroma server, e.g. http://localhost:8000 (started with `chroma run`); chroma only.", "")
+    url: str = _help("The database's URL, e.g. http://localhost:8000 (Chroma) or http://localhost:19530 (Milvus).", "")
+    prefix: str = _help("What the names of this workspace's collections start with.", "playground")
+    key_env: str = _help("The environment variable holding the database's API key or token (none: no key).", "")
 
     def __post_init__(self) -> None:
         _require(self.kind in STORE_KINDS, "VectorStoreSettings", "kind", self.kind, f"must be one of {STORE_KINDS}")
-        if self.kind == "chroma":
-            _require(
-                _host_port(self.url) is not None,
-                "VectorStoreSettings",
-                "url",
-                self.url,
-                "must be http://host:port (or https://), e.g. http://localhost:8000",
-            )
+        _require(
+            re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]{0,39}", self.prefix) is not None,
+            "VectorStoreSettings",
+            "prefix",
+            self.prefix,
+            "must be a letter then up to 39 letters, digits, - or _",
+        )
+        _require(
+            self.key_env == "" or re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", self.key_env) is not None,
+            "VectorStoreSettings",
+            "key_env",
+            self.key_env,
+            "must be the name of an environment variable, e.g. MILVUS_TOKEN",
+        )
+        if self.kind in ENGINES:
+            engine = ENGINES[self.kind]
+            _require(engine.valid_url(self.url), "VectorStoreSettings", "url", self.url, f"e.g. {engine.url_example}")
+
+    @property
+    def engine(self) -> Engine | None:
+        return ENGINES.get(self.kind)
 
     def describe(self) -> str:
         """
@@ -67,14 +333,44 @@ class VectorStoreSettings(_Config):
         >>> VectorStoreSettings("chroma", "http://db:8000").describe()
         'chroma at http://db:8000'
         """
-        return "embedded" if self.kind == "embedded" else f"chroma at {self.url}"
+        return "embedded" if self.kind == "embedded" else f"{self.kind} at {self.url}"
+
+
+def parse_store(text: str) -> VectorStoreSettings:
+    """A store written on one line, as ``PLAYGROUND_VECTOR_STORE`` holds it: ``KIND [URL] [key=value…]``.
+
+    >>> parse_store("milvus http://db:19530 prefix=team key_env=MILVUS_TOKEN")
+    VectorStoreSettings(kind='milvus', url='http://db:19530', prefix='team', key_env='MILVUS_TOKEN')
+    >>> parse_store("embedded") == VectorStoreSettings()
+    True
+    """
+    words = shlex.split(text)
+    if not words:
+        return VectorStoreSettings()
+    fields: dict[str, str] = {"kind": words[0]}
+    for word in words[1:]:
+        name, eq, value = word.partition("=")
+        if eq and name in ("prefix", "key_env", "url"):
+            fields[name] = value
+        else:
+            fields["url"] = word
+    return VectorStoreSettings(**fields)
+
+
+def server_vector_store() -> VectorStoreSettings:
+    """``PLAYGROUND_VECTOR_STORE``: the store of every workspace that names none (the embedded store if unset)."""
+    raw = os.environ.get(SERVER_ENV, "").strip()
+    try:
+        return parse_store(raw)
+    except (ConfigError, ValueError) as err:
+        raise ConfigError(f"{SERVER_ENV}={raw!r}: {err}; e.g. 'milvus http://db:19530'") from err
 
 
 def workspace_vector_store(workspace: str) -> VectorStoreSettings:
-    """Where ``workspace``'s index keeps its vectors: the embedded store unless it was pointed elsewhere."""
+    """Where ``workspace``'s index keeps its vectors: its own setting, else the server's, else the embedded store."""
     path = workspace_dir(workspace) / SETTING_FILE
     if not path.is_file():
-        return VectorStoreSettings()
+        return server_vector_store()
     try:
         return VectorStoreSettings(**json.loads(path.read_text(encoding="utf-8")))
     except (ValueError, TypeError) as err:
@@ -84,10 +380,19 @@ def workspace_vector_store(workspace: str) -> VectorStoreSettings:
 def set_workspace_vector_store(workspace: str, settings: VectorStoreSettings) -> None:
     """Point ``workspace`` at a store; its next index is built there, reusing the vectors it already has."""
     path = workspace_dir(workspace) / SETTING_FILE
-    if settings == VectorStoreSettings():
+    if settings == server_vector_store():
         path.unlink(missing_ok=True)
     else:
         write_atomic(path, json.dumps(settings.as_dict(), indent=2))
+
+
+def choose_vector_store(workspace: str, settings: VectorStoreSettings) -> VectorStoreSettings:
+    """Point ``workspace`` at ``settings`` once its engine answers (a wrong URL fails now, not at the next
+    question); the embedded store needs no check. What the CLI's ``store`` and the Documents page call."""
+    if settings.engine is not None:
+        ServerStore.check(settings)
+    set_workspace_vector_store(workspace, settings)
+    return workspace_vector_store(workspace)
 
 
 def _host_port(url: str) -> tuple[str, int, bool] | None:
@@ -109,6 +414,7 @@ def _host_port(url: str) -> tuple[str, int, bool] | None:
     return parts.hostname, port or (443 if tls else 80), tls
 
 
+# -- the stores -----------------------------------------------------------------------------------------------
 def unit_rows(vectors: Any) -> np.ndarray:
     """Rows scaled to length 1 as float32, so a dot product is the cosine; a zero row stays zero.
 
@@ -139,6 +445,7 @@ def top_rows(scores: np.ndarray, k: int) -> np.ndarray:
 
 class VectorStore(Protocol):
     kind: str
+    dim: int
 
     def search(self, query: np.ndarray, k: int) -> tuple[list[int], list[float]]:
         """The ``k`` rows nearest ``query`` (a unit vector), best first, and their cosine similarities."""
@@ -146,6 +453,10 @@ class VectorStore(Protocol):
 
     def vectors(self, rows: Sequence[int]) -> np.ndarray:
         """The stored (unit) vectors of ``rows``, in that order."""
+        ...
+
+    def cosines(self, rows: Sequence[int], query: np.ndarray) -> list[float]:
+        """The cosine similarity of each of ``rows`` with ``query``."""
         ...
 
 
@@ -156,6 +467,7 @@ class MatrixStore:
 
     def __init__(self, matrix: np.ndarray):
         self.matrix = matrix
+        self.dim = int(matrix.shape[1]) if matrix.ndim == 2 else 0
 
     @classmethod
     def load(cls, folder: Path) -> MatrixStore:
@@ -177,158 +489,172 @@ class MatrixStore:
     def vectors(self, rows: Sequence[int]) -> np.ndarray:
         return np.asarray(self.matrix[np.asarray(rows, dtype=np.int64)], dtype=np.float32)
 
+    def cosines(self, rows: Sequence[int], query: np.ndarray) -> list[float]:
+        return (self.vectors(rows) @ query.astype(np.float32)).astype(float).tolist()
 
-def collection_name(folder: Path, workspace: str, key: str) -> str:
-    """The Chroma collection of one saved index: readable, and distinct for each workspace folder
-    (two ``PLAYGROUND_HOME`` sharing a server never prune each other's collections).
+
+def collection_name(folder: Path, workspace: str, key: str, settings: VectorStoreSettings | None = None) -> str:
+    """The collection of one saved index: readable, and distinct for each workspace folder (two
+    ``PLAYGROUND_HOME`` sharing a server never prune each other's collections), in the engine's alphabet.
 
     >>> collection_name(Path("/h/workspaces/docs"), "docs", "0123456789abcdef")[:14]
     'playground-doc'
     >>> len(collection_name(Path("/h"), "w" * 300, "k" * 16)) < 100
     True
+    >>> collection_name(Path("/h"), "my-docs", "k" * 16, VectorStoreSettings("milvus", "x.db", "team"))[:13]
+    'team_my_docs_'
     """
+    settings = settings or VectorStoreSettings()
     home = hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:8]
-    return f"playground-{workspace[:40].strip('-') or 'ws'}-{home}-{key}"
+    raw = f"{settings.prefix}-{workspace[:40].strip('-') or 'ws'}-{home}-{key}"
+    return settings.engine.name(raw) if settings.engine else raw
 
 
-class ChromaStore:
-    """One saved index's vectors in a Chroma collection (cosine space); ids are the chunks' node ids."""
+class ServerStore:
+    """One saved index's vectors in a collection of a vector database, through its LlamaIndex integration."""
 
-    kind = "chroma"
-
-    def __init__(self, url: str, name: str, ids: Sequence[str]):
-        """Open the collection ``name``; an :class:`IndexStoreError` says when it is missing or incomplete."""
-        self.url, self.name, self.ids = url, name, ids
+    def __init__(self, settings: VectorStoreSettings, name: str, ids: Sequence[str], dim: int, _store: Any = None):
+        """Open the collection ``name``; :class:`StoreMissing` says when it is missing or incomplete."""
+        assert settings.engine is not None, settings
+        self.settings, self.engine, self.name, self.ids, self.dim = settings, settings.engine, name, ids, dim
+        self.kind = settings.kind
         self._rows: dict[str, int] | None = None
-        with _translated(url):
-            from chromadb.errors import NotFoundError
-
-            try:
-                collection = _client(url).get_collection(name)
-            except NotFoundError:
-                raise StoreMissing(f"the Chroma server at {url} has no collection {name}") from None
-            self._store = _llama_store(collection)
-            count = collection.count()
-        if count != len(ids):
-            raise StoreMissing(f"the Chroma collection {name} at {url} holds {count} vectors, not {len(ids)}")
+        with _translated(settings):
+            self._store = _store or self.engine.open(settings, name, dim, create=False)
+            count = self.engine.count(self._store, name)
+        if count is not None and count != len(ids):
+            raise StoreMissing(f"the collection {name} in {settings.describe()} holds {count} vectors, not {len(ids)}")
 
     @classmethod
-    def create(cls, url: str, name: str, nodes: Sequence[TextNode], matrix: np.ndarray) -> ChromaStore:
+    def create(
+        cls, settings: VectorStoreSettings, name: str, nodes: Sequence[TextNode], matrix: np.ndarray
+    ) -> ServerStore:
         """A new collection (replacing any left by an interrupted build) holding ``matrix``'s rows for ``nodes``."""
-        with _translated(url):
-            client = _client(url)
-            with contextlib.suppress(Exception):  # absent: nothing to replace
-                client.delete_collection(name)
-            collection = client.create_collection(name, configuration={"hnsw": {"space": "cosine"}})
-            store = _llama_store(collection)
-            for start in range(0, len(nodes), CHROMA_BATCH):
-                end = start + CHROMA_BATCH
+        engine = settings.engine
+        assert engine is not None, settings
+        dim = int(matrix.shape[1])
+        with _translated(settings):
+            store = engine.open(settings, name, dim, create=True)
+            for start in range(0, len(nodes), ADD_BATCH):
+                end = start + ADD_BATCH
                 # A shallow copy carries the embedding: the caller's nodes keep none (one copy in memory).
                 batch = [
-                    node.model_copy(update={"embedding": row.tolist()})
+                    node.model_copy(update={"embedding": row.tolist(), "id_": engine.store_id(node.node_id)})
                     for node, row in zip(nodes[start:end], matrix[start:end], strict=True)
                 ]
                 store.add(batch)
-        return cls(url, name, [n.node_id for n in nodes])
+        return cls(settings, name, [n.node_id for n in nodes], dim, _store=store)
 
     @staticmethod
-    def check(url: str) -> None:
-        """Raise an :class:`IndexStoreError` saying what to do unless a Chroma server answers at ``url``."""
-        with _translated(url):
-            _client(url).heartbeat()
+    def check(settings: VectorStoreSettings) -> None:
+        """Raise an :class:`IndexStoreError` saying what to do unless the store's engine answers."""
+        assert settings.engine is not None, settings
+        with _translated(settings):
+            settings.engine.ping(settings)
 
     @staticmethod
-    def drop(url: str, name: str) -> None:
+    def drop(settings: VectorStoreSettings, name: str) -> None:
         """Delete a collection; best effort (an unreachable server or a missing collection is not an error)."""
-        with contextlib.suppress(Exception):
-            _client(url).delete_collection(name)
+        if settings.engine is not None:
+            with contextlib.suppress(Exception):
+                settings.engine.drop(settings, name)
 
     def __len__(self) -> int:
         return len(self.ids)
 
-    def _row(self, node_id: str) -> int:
+    def _row(self, stored_id: str) -> int:
         if self._rows is None:
-            self._rows = {node_id: row for row, node_id in enumerate(self.ids)}
-        return self._rows[node_id]
+            self._rows = {self.engine.store_id(node_id): row for row, node_id in enumerate(self.ids)}
+        return self._rows[stored_id]
 
     def search(self, query: np.ndarray, k: int) -> tuple[list[int], list[float]]:
         from llama_index.core.vector_stores.types import VectorStoreQuery
 
-        with _translated(self.url):
-            found = self._store.query(VectorStoreQuery(query_embedding=query.tolist(), similarity_top_k=k))
-        # The integration reports exp(-distance); in cosine space the distance is 1 - cosine.
-        cosines = [1.0 + math.log(s) if s > 0 else -1.0 for s in found.similarities or []]
-        return [self._row(i) for i in found.ids or []], cosines
+        ask = VectorStoreQuery(query_embedding=query.tolist(), similarity_top_k=k, output_fields=["id"])
+        with _translated(self.settings):
+            found = self._store.query(ask, **self.engine.query_kwargs())
+        rows = [self._row(str(i)) for i in found.ids or []]
+        cosines = [self.engine.cosine(s) for s in found.similarities or []]
+        if len(cosines) != len(rows) or any(c is None for c in cosines):  # the engine's score is no cosine
+            return rows, self.cosines(rows, query)
+        return rows, [float(c) for c in cosines if c is not None]
 
     def vectors(self, rows: Sequence[int]) -> np.ndarray:
-        ids = [self.ids[r] for r in rows]
-        out: dict[str, Any] = {}
-        with _translated(self.url):
-            for start in range(0, len(ids), CHROMA_BATCH):
-                got = self._store.client.get(ids=ids[start : start + CHROMA_BATCH], include=["embeddings"])
-                out.update(zip(got["ids"], got["embeddings"], strict=True))
-        dim = len(next(iter(out.values()))) if out else 0
-        return np.array([out[i] for i in ids], dtype=np.float32).reshape(len(ids), dim)
+        ids = [self.engine.store_id(self.ids[r]) for r in rows]
+        out: dict[str, list[float]] = {}
+        with _translated(self.settings):
+            for start in range(0, len(ids), ADD_BATCH):
+                out.update(self.engine.fetch(self._store, ids[start : start + ADD_BATCH]))
+        missing = [i for i in ids if i not in out]
+        if missing:
+            raise StoreMissing(f"{self.settings.describe()} returned no vector for {len(missing)} of {len(ids)} chunks")
+        if not ids:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.array([out[i] for i in ids], dtype=np.float32).reshape(len(ids), -1)
+
+    def cosines(self, rows: Sequence[int], query: np.ndarray) -> list[float]:
+        if not rows:
+            return []
+        return (unit_rows(self.vectors(rows)) @ query.astype(np.float32)).astype(float).tolist()
 
 
 class StoreMissing(IndexStoreError):
-    """A saved index's vectors are no longer where it left them (e.g. a new, empty Chroma server)."""
+    """A saved index's vectors are no longer where it left them (e.g. a new, empty server)."""
 
 
 class StoreUnavailable(IndexStoreError):
     """The vector store's server does not answer; the message names it and how to start one."""
 
 
-def _client(url: str) -> Any:
-    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")  # nothing leaves the machine
-    import chromadb
-    from chromadb.config import Settings
-
-    parsed = _host_port(url)
-    if parsed is None:
-        raise IndexStoreError(f"Chroma URL {url!r}: use http://host:port, e.g. http://localhost:8000")
-    host, port, tls = parsed
-    return chromadb.HttpClient(host=host, port=port, ssl=tls, settings=Settings(anonymized_telemetry=False))
-
-
-def _llama_store(collection: Any) -> Any:
-    from llama_index.vector_stores.chroma import ChromaVectorStore
-
-    return ChromaVectorStore(chroma_collection=collection)
+UNREACHABLE = ("connect", "unavailable", "refused", "timed out", "timeout", "name or service not known")
 
 
 @contextlib.contextmanager
-def _translated(url: str) -> Iterator[None]:
-    """Chroma's and httpx's errors, once, as a sentence a person can act on."""
+def _translated(settings: VectorStoreSettings) -> Iterator[None]:
+    """Every integration's errors, once, as a sentence a person can act on."""
+    engine = settings.engine
+    assert engine is not None, settings
     try:
         yield
     except IndexStoreError:
         raise
     except ImportError as err:
         raise IndexStoreError(
-            f"the chroma vector store needs the chromadb package ({err}): install it with "
-            "`.venv/bin/pip install -e '.[chroma]'`"
+            f"the {engine.kind} vector store needs its LlamaIndex integration ({err}): install it with "
+            f"`.venv/bin/pip install -e '.[{engine.extra}]'`"
         ) from err
     except Exception as err:
         text = str(err) or type(err).__name__
-        if "connect" in text.lower() or type(err).__name__ in ("ConnectError", "ConnectTimeout", "ReadTimeout"):
+        if any(word in text.lower() for word in UNREACHABLE) or type(err).__name__ in (
+            "ConnectError",
+            "ConnectTimeout",
+            "ReadTimeout",
+            "ConnectionError",
+            "ResponseHandlingException",
+        ):
+            port = (_host_port(settings.url) or ("", 8000, False))[1]
             raise StoreUnavailable(
-                f"cannot reach the Chroma server at {url}: start one with `chroma run --path <folder> --port "
-                f"{(_host_port(url) or ('', 8000, False))[1]}`, or switch the workspace back to the embedded "
-                "store (`python -m playground store --workspace <name> --embedded`)"
+                f"cannot reach the {engine.title} at {settings.url}: start one ({engine.start.format(port=port)}), "
+                "or switch the workspace back to the embedded store "
+                "(`python -m playground store --workspace <name> --embedded`)"
             ) from err
-        raise IndexStoreError(f"the Chroma server at {url} refused the request: {text}") from err
+        raise IndexStoreError(f"the {engine.title} at {settings.url} refused the request: {text[:500]}") from err
 
 
 __all__ = [
+    "ENGINES",
     "STORE_KINDS",
-    "ChromaStore",
+    "Engine",
     "MatrixStore",
+    "ServerStore",
     "StoreMissing",
     "StoreUnavailable",
     "VectorStore",
     "VectorStoreSettings",
+    "choose_vector_store",
     "collection_name",
+    "parse_store",
+    "server_vector_store",
     "set_workspace_vector_store",
     "top_rows",
     "unit_rows",
