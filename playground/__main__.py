@@ -6,6 +6,7 @@
     python -m playground eval --docs sample_docs --questions sample_docs/questions.jsonl [--limit N] [--json]
     python -m playground finetune --docs sample_docs [--preset sample] [--base M] [--register-ollama [NAME]]
     python -m playground claims --docs sample_docs [--claim ID ...] [--finetuned M] [--json] [--report FILE]
+    python -m playground decide --docs sample_docs --changes-per-month N --questions-per-day N [--latency-s S] --json
     python -m playground arena --docs sample_docs [--pairs base+rag:ft ...] [--judge M] [--questions FILE] --json
 
 Progress goes to stderr, results to stdout; errors print one line and exit 2.
@@ -112,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_finetune_parser(sub)
     _add_store_parser(sub)
     _add_claims_parser(sub)
+    _add_decide_parser(sub)
     _add_arena_parser(sub)
     prepare = sub.add_parser(
         "prepare", help="what the install step does once: export the embedding model, index the sample"
@@ -631,28 +633,35 @@ def _add_claims_parser(sub: Any) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
 
 
-def cmd_claims(args: argparse.Namespace) -> int:
-    from playground.claims import CLAIMS, ClaimsConfig, Lab, duration, estimate, report_json, run_claims, write_report
+def _claims_lab(args: argparse.Namespace, config: Any = None) -> Any:
+    """The claims lab of these documents and models, built the same way wherever stored claims are read."""
+    from playground.claims import ClaimsConfig, Lab
     from playground.evaluate.questions import load_question_file
 
-    progress = (lambda f, m: None) if args.quiet else _progress
     catalogue = _catalogue(args.no_ollama)
     catalogue.resolve(args.base)  # a wrong model name fails before the index is built
     files, index = _index(args)
     base, finetuned = _models(args, catalogue, index)
     questions_file = args.questions or (args.docs / "questions.jsonl" if args.docs.is_dir() else None)
-    config = ClaimsConfig(**{k[2:]: v for k, v in vars(args).items() if k.startswith("n_")})
-    lab = Lab(
+    return Lab(
         index.workspace,
         [f for f in files if f.ok],
         index,
         catalogue,
         base,
         finetuned,
-        config=config,
+        config=config or ClaimsConfig(),
         retrieval=_retrieval(args),
         questions=load_question_file(questions_file) if questions_file and questions_file.is_file() else None,
     )
+
+
+def cmd_claims(args: argparse.Namespace) -> int:
+    from playground.claims import CLAIMS, ClaimsConfig, duration, estimate, report_json, run_claims, write_report
+
+    progress = (lambda f, m: None) if args.quiet else _progress
+    config = ClaimsConfig(**{k[2:]: v for k, v in vars(args).items() if k.startswith("n_")})
+    lab = _claims_lab(args, config)
     ids = args.claim or [c.id for c in CLAIMS.values() if not c.opt_in]
     if not args.quiet:
         print(f"Testing {len(ids)} claim(s); about {duration(estimate(lab, ids))} on this machine", file=sys.stderr)
@@ -666,6 +675,65 @@ def cmd_claims(args: argparse.Namespace) -> int:
         return 0
     for r in results:
         print(f"{r.id:22} {r.verdict:14} {r.summary}\n")
+    return 0
+
+
+def _add_decide_parser(sub: Any) -> None:
+    from playground.decide import Situation
+
+    p = sub.add_parser(
+        "decide", help="a recommendation (RAG, fine-tuning, both, neither yet) from the stored evidence; runs nothing"
+    )
+    p.add_argument("--docs", required=True, type=Path, help="folder (or one file) of documents the claims ran on")
+    for name in ("changes_per_month", "questions_per_day", "latency_s", "hourly_cost"):
+        default = 0.0 if name == "hourly_cost" else getattr(Situation(), name)  # 0: the machine's default rate
+        p.add_argument(f"--{name.replace('_', '-')}", type=float, default=default, help=Situation.help(name))
+    p.add_argument("--citations", action="store_true", help=Situation.help("citations"))
+    p.add_argument("--style", action="store_true", help=Situation.help("style"))
+    p.add_argument("--machine", default="cpu", choices=["cpu", "gpu"], help=Situation.help("machine"))
+    p.add_argument("--brief", type=Path, metavar="FILE", help="also write the one-page brief (.html, .md or .json)")
+    p.add_argument("--questions", type=Path, help="held-out question file the claims ran with (default: as claims)")
+    p.add_argument("--base", help="base model id or name the claims ran with (default: the embedded SmolLM2)")
+    p.add_argument("--finetuned", help=FINETUNED_HELP)
+    p.add_argument("--workspace", help="workspace whose stored evidence is read (default: the folder's name)")
+    _add_retrieval_args(p)
+    p.add_argument("--embed-model", default="all-MiniLM-L6-v2", help="embedding model (see retrieve --help)")
+    p.add_argument("--no-ollama", action="store_true", help="use only the embedded engine")
+    p.add_argument("--json", action="store_true", help="print the decision as JSON instead of a readable summary")
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+
+
+def cmd_decide(args: argparse.Namespace) -> int:
+    """What the stored evidence recommends for the situation given; the missing evidence is named, never run."""
+    from playground.decide import Situation, decide, write_brief
+
+    situation = Situation(
+        changes_per_month=args.changes_per_month,
+        questions_per_day=args.questions_per_day,
+        latency_s=args.latency_s,
+        citations=args.citations,
+        style=args.style,
+        machine=args.machine,
+        hourly_cost=args.hourly_cost,
+    )
+    decision = decide(_claims_lab(args), situation)
+    if args.brief:
+        write_brief(decision, args.brief)
+        if not args.quiet:
+            print(f"Brief written to {args.brief}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(decision.as_dict(), indent=2, default=str, ensure_ascii=False))
+        return 0
+    print(decision.headline)
+    for title, lines in (
+        ("Why", [f"{r.text} ({r.source})" for r in decision.reasons]),
+        ("Break-even", [b.sentence() for b in decision.break_even]),
+        ("What would change it", decision.would_change),
+        ("Missing", [f"{m.claim or ''}: {m.why}".lstrip(": ") for m in decision.missing]),
+    ):
+        if lines:
+            print(f"\n{title}:")
+            print("\n".join(f"- {line}" for line in lines))
     return 0
 
 
@@ -802,6 +870,7 @@ def main(argv: list[str] | None = None) -> int:
         "finetune": cmd_finetune,
         "store": cmd_store,
         "claims": cmd_claims,
+        "decide": cmd_decide,
         "arena": cmd_arena,
         "prepare": cmd_prepare,
     }[args.command]
