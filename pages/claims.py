@@ -146,10 +146,8 @@ if run_all:
 
 # -- verdicts at a glance --------------------------------------------------------------------------------
 if results:
-    st.dataframe(
-        [{"claim": c, "verdict": results[c].verdict, "in numbers": results[c].summary} for c in CLAIMS if c in results],
-        hide_index=True,
-        width="stretch",
+    ui.text_table(  # the sentences read whole, wrapped: a grid cut them at its column's width
+        [{"claim": c, "verdict": results[c].verdict, "in numbers": results[c].summary} for c in CLAIMS if c in results]
     )
 
 # -- one card per claim ------------------------------------------------------------------------------------
@@ -174,7 +172,7 @@ for claim in CLAIMS.values():
         if result.figure:
             st.plotly_chart(pio.from_json(json.dumps(result.figure)), key=f"fig-{claim.id}")
         if result.rows:
-            st.dataframe(result.rows, hide_index=True, width="stretch")
+            ui.text_table(result.rows)
         for note in result.notes:
             st.caption(ui.plain(note))
         used = sizes.get(claim.id) or {}

@@ -222,7 +222,11 @@ if ("compare_shown" in st.session_state and index is not None) or edits:
                     st.rerun()
         if edits:
             st.markdown("**Changes in force**")
-            st.dataframe([e.as_dict() for e in edits], hide_index=True)
+            st.dataframe(
+                [e.as_dict() for e in edits],
+                hide_index=True,
+                column_config={"file_name": "document", "old": "text", "new": "changed to"},  # words, not fields
+            )
             if st.button("Undo every change", icon=":material/undo:"):
                 ws.clear_edits()
                 original = st.session_state.pop("compare_original", None)
@@ -235,21 +239,22 @@ if ("compare_shown" in st.session_state and index is not None) or edits:
                 st.rerun()
     if before is not None and shown is not None and before is not shown and before.question == shown.question:
         st.markdown("**Before and after the change**")
-        st.dataframe(
+        ui.text_table(  # answers read whole, wrapped: a grid cut them at its column's width
             [
-                {
-                    "condition": b.label,
-                    "before": b.error or b.text.strip(),
-                    "after": a.error or a.text.strip(),
-                }
+                {"condition": b.label, "before": b.error or b.text.strip(), "after": a.error or a.text.strip()}
                 for b, a in zip(before.results, shown.results, strict=True)
-            ],
-            hide_index=True,
-            width="stretch",
+            ]
         )
         if lesson := change_lesson(shown, edits):
             st.info("\n\n".join(ui.cards.plain(line) for line in lesson), icon=":material/school:")
 
 if ui.history():
     with st.expander(f"This session's questions ({len(ui.history())})"):
-        st.dataframe(ui.history(), width="stretch", hide_index=True)
+        # one row per answer, the question on its first: four answers side by side were cut to a few words
+        ui.text_table(
+            [
+                {"question": entry["question"] if i == 0 else "", "condition": label, "answer": answer}
+                for entry in ui.history()
+                for i, (label, answer) in enumerate((k, v) for k, v in entry.items() if k != "question")
+            ]
+        )

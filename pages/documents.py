@@ -89,9 +89,11 @@ if files or refused:
         [{k: "" if v is None else v for k, v in row.items()} for row in rows],  # a file without pages: empty, not None
         width="stretch",
         hide_index=True,
-        # no empty "error" column when nothing failed: at 800 px it pushed the table past the right edge
-        column_order=["file", "type", "status", "pages", "chunks", "chars"] + ["error"] * any(r["error"] for r in rows),
+        # the reasons go below, wrapped: as a column they pushed the table past its right edge and were cut
+        column_order=["file", "type", "status", "pages", "chunks", "chars"],
     )
+    if reasons := [{"file": r["file"], "why it was not added": r["error"]} for r in rows if r["error"]]:
+        ui.text_table(reasons)
 if (
     refused
     and not read_only
@@ -177,11 +179,11 @@ st.subheader("Chunks")
 query = st.text_input("Search chunks", placeholder="a word or phrase, e.g. warranty")
 shown = [n for n in chunks if query.lower() in n.get_content().lower()] if query else chunks
 st.caption(f"{len(shown)} of {len(chunks)} chunks" + (f" contain “{ui.plain(query)}”" if query else ""))
-st.dataframe(
+picked = st.dataframe(
     [
         {
             "file": n.metadata["file_name"],
-            "page": n.metadata.get("page") or "",  # a file without pages: an empty cell, not None
+            "page": str(n.metadata.get("page") or ""),  # a file without pages: an empty cell (one type: text)
             "chars": f"{n.metadata.get('start_char')}–{n.metadata.get('end_char')}",
             "text": n.get_content(),
         }
@@ -189,8 +191,21 @@ st.dataframe(
     ],
     width="stretch",
     hide_index=True,
-    column_config={"text": st.column_config.TextColumn(width="large")},
+    # the text starts narrow and takes the width left, so the table fits its box at 800 px; it is a preview:
+    # a chunk picked in the table is shown whole below it
+    column_config={"text": st.column_config.TextColumn(width=120)},
+    on_select="rerun",
+    selection_mode="single-row",
+    key="chunk_table",
 )
+if picked.selection.rows:
+    node = shown[:500][picked.selection.rows[0]]
+    with st.container(border=True):
+        start, end = node.metadata.get("start_char"), node.metadata.get("end_char")
+        st.caption(f"{ui.plain(node.metadata['file_name'])} · characters {start}–{end}")
+        st.markdown(ui.cards.lines(node.get_content()))  # as written: a chunk may hold Markdown or HTML
+else:
+    st.caption("Pick a chunk in the table to read it whole.")
 # What reading left out of each file (menus, footers, cookie notices, image and link lines): shown, so a person
 # can see that nothing of their text went with it.
 trimmed = [f for f in files if f.ok and f.dropped]

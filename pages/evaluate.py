@@ -114,7 +114,10 @@ if questions is not None:
         f"This run takes {len(chosen)}. The set is held out: the fine-tuning lab will not train on it."
     )
     with st.expander("Preview the questions"):
-        st.dataframe(chosen.rows(), width="stretch", hide_index=True)
+        preview = chosen.questions[:50]  # read whole, wrapped; a grid cut each question at its column's width
+        ui.text_table([{"question": q.question, "accepted answers": q.accepted, "source": q.source} for q in preview])
+        if len(chosen) > len(preview):
+            st.caption(f"The first {len(preview)} of the {len(chosen)} questions this run takes.")
 
 # -- run, cancel, resume --------------------------------------------------------------------------
 cancel: threading.Event = st.session_state.setdefault("eval_cancel", threading.Event())
@@ -172,7 +175,8 @@ shown = st.selectbox(
     index=list(paths).index(current) if current in paths else None,
     format_func=lambda p: run_label(paths[p]),
     placeholder="Runs of other question sets (the Claims page's too): choose one",
-    help="Runs are kept in the workspace; running the same settings again resumes the matching one.",
+    help="Runs are kept in the workspace; running the same settings again resumes the matching one. "
+    "The models a run asked are named with its results.",
 )
 if shown is None:
     st.caption("No run of this question set yet: run the evaluation above, or open a stored run.")
@@ -190,7 +194,8 @@ if not run.complete:
     st.warning(f"{len(run.results)} of {len(run.questions)} questions scored: run the same settings to resume.")
 
 st.subheader("Results")
-st.dataframe(summary.rows(), width="stretch", hide_index=True)
+st.caption(f"Models: {ui.plain(summary.models_line())}")
+ui.text_table(summary.measure_rows())  # a column per condition, cells wrapped: twelve columns ran past the edge
 terms = [line.split(": ", 1) for line in summary.glossary()]  # one plain line per measure shown
 st.caption("  \n".join(f"**{ui.plain(term)}**: {ui.plain(said)}" for term, said in terms))
 for note in summary.notes:
@@ -202,11 +207,11 @@ if summary.retrieval:
         col.metric(key.upper() if key == "mrr" else key, f"{r[key]:.2f}", help=f"over {r['n']} questions")
 if behaviour_rows := summary.behaviour_rows():
     st.markdown(f"**Behaviour** (house style: {ui.plain(summary.style)})")
-    st.dataframe(behaviour_rows, hide_index=True)
+    ui.text_table(behaviour_rows)
     st.caption("  \n".join(ui.plain(line) for line in summary.behaviour_notes()))  # only the rows shown
 if known := summary.known_before_rows():
     st.markdown("**Known before**: accuracy on questions Base already answered right, and on the rest")
-    st.dataframe(known, hide_index=True)
+    ui.text_table(known)
 
 figs = figures(run, summary)
 st.plotly_chart(figs["accuracy"], width="stretch", key="eval_fig_accuracy")

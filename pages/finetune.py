@@ -42,10 +42,10 @@ preset_name = st.selectbox(
     "Preset",
     list(PRESETS),
     index=list(PRESETS).index("quick"),  # in front of an audience: the whole path in well under a minute
-    format_func=lambda p: f"{p} — {PRESETS[p].description}",
     key="ft_preset",
 )
 preset = PRESETS[preset_name]
+st.caption(ui.plain(preset.description))  # below the box: in it, the description was cut at any width
 d0, l0 = preset.dataset, preset.lora
 
 
@@ -75,7 +75,7 @@ with st.form("dataset"):
     generator = c3.selectbox(
         "Model-written Q&A",
         generators,
-        format_func=lambda i: i or "none (deterministic extractor)",
+        format_func=lambda i: i or "none",  # a third of 800 px: "none (deterministic extractor)" was cut
         help=DatasetSettings.help("generator"),
     )
     with st.expander("The prompts a model is given"):
@@ -132,7 +132,7 @@ report = dataset.leakage
 if report.leaks:
     st.warning(report.summary(), icon=":material/shield:")
     with st.expander(f"The {len(report.leaks)} leaking examples"):
-        st.dataframe(pd.DataFrame([{"held-out question": k.question, "shared words": k.overlap} for k in report.leaks]))
+        ui.text_table([{"held-out question": k.question, "shared words": k.overlap} for k in report.leaks])
 else:
     st.success(report.summary(), icon=":material/shield:")
 counts = ", ".join(f"{n} {r}" for r, n in dataset.counts().items())
@@ -159,7 +159,7 @@ with st.expander("Dataset report: examples per recipe, what each question gate d
         )
     else:
         st.caption(f"Question gates: {gates}.")
-    st.dataframe(pd.DataFrame(dataset_report["sample"]), hide_index=True)
+    ui.text_table(dataset_report["sample"])  # read whole, wrapped
 
 rows = pd.DataFrame(dataset.rows())
 edited = st.data_editor(
@@ -168,10 +168,9 @@ edited = st.data_editor(
     disabled=["recipe", "source"],
     hide_index=True,
     key=f"ft_editor_{dataset.hash}",
-    column_config={
-        "question": st.column_config.TextColumn(width="large"),
-        "answer": st.column_config.TextColumn(width="large"),
-    },
+    # question and answer start narrow and share the width left, so the editor fits its box at 800 px; a cell
+    # opens whole when clicked, to read or edit
+    column_config={"question": st.column_config.TextColumn(width=90), "answer": st.column_config.TextColumn(width=90)},
 )
 if not edited.equals(rows):  # rows keep their index: they can be deleted or edited, not added
     edits = {int(i): (str(row["question"]), str(row["answer"])) for i, row in edited.iterrows()}

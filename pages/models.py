@@ -106,17 +106,15 @@ st.subheader("Catalogue")
 rows = [
     {
         "model": m.name,
-        "backend": m.backend,
-        "family": m.family,
-        "size": m.parameter_size,
-        "quantization": m.quantization,
+        "role": "base" if base and m.id == base.id else ("fine-tuned" if ft and m.id == ft.id else ""),
+        # backend, family, size and quantization in one cell that wraps: eight columns did not fit 800 px
+        "details": " · ".join(str(part) for part in (m.backend, m.family, m.parameter_size, m.quantization) if part),
         "context window": m.context_length,
         "lineage": f"fine-tuned from {m.finetuned_from}" if m.finetuned_from else "",
-        "role": "base" if base and m.id == base.id else ("fine-tuned" if ft and m.id == ft.id else ""),
     }
     for m in listing.models
 ]
-st.dataframe(rows, width="stretch", hide_index=True)
+ui.text_table(rows)  # wrapped to fit: as a grid it ran past the right edge even at 1280 px
 models_folder = "the server's models folder" if hosting else f"`{ui.embedded_backend().models_dir}`"
 st.caption(
     f"Embedded models: the bundled SmolLM2 plus any `.gguf` model or LoRA adapter in {models_folder}. "

@@ -167,9 +167,15 @@ class BreakEven:
     cost: float
 
     def sentence(self) -> str:
+        """In words; under a month, in days.
+
+        >>> BreakEven("base+rag", "ft", 0.25, 1.5).sentence()
+        'Fine-tuned costs less than Base+RAG from day 8 on (1.50 each by then)'
+        """
+        when = f"day {round(self.month * DAYS_PER_MONTH)}" if self.month < 1 else f"month {self.month:.1f}"
         return (
-            f"{LABELS[self.cheaper_after]} costs less than {LABELS[self.cheaper_before]} from month "
-            f"{self.month:.1f} on ({self.cost:.2f} each by then)"
+            f"{LABELS[self.cheaper_after]} costs less than {LABELS[self.cheaper_before]} from {when} on "
+            f"({self.cost:.2f} each by then)"
         )
 
 
@@ -310,7 +316,7 @@ def newest_run(lab: Lab) -> EvalRun | None:
     )
     for folder in list_runs(lab.workspace):
         try:
-            run = load_run(folder)
+            run = load_run(folder, limit=0)  # every answer stored: a claim that asked fewer set the run's limit last
         except (OSError, ValueError, KeyError, TypeError):
             continue
         index = run.meta.get("index") or {}
@@ -501,7 +507,7 @@ def recommend(ev: Evidence, situation: Situation) -> Decision:
         if len(leaders) > 1:
             reasons.append(_cost_reason(leaders, profiles, ev, situation, chosen))
         kind = _kind(chosen)
-        headline = _headline(kind, chosen, leaders, ev)
+        headline = _headline(kind, chosen, eligible)
         would_change += _would_change_costs(chosen, leaders, profiles, situation)
     reasons += [r for c, r in ruled_out.items()]
     reasons += _context_reasons(ev, situation, chosen)
@@ -658,8 +664,10 @@ def _kind(options: list[str]) -> str:
     return "neither yet"
 
 
-def _headline(kind: str, chosen: list[str], leaders: list[str], ev: Evidence) -> str:
+def _headline(kind: str, chosen: list[str], eligible: list[str]) -> str:
     names = " and ".join(LABELS[c] for c in chosen)
+    if len(eligible) == 1 and kind != "neither yet":
+        return f"{kind[0].upper() + kind[1:]}: {LABELS[chosen[0]]} is the only option this situation leaves."
     if len(chosen) == 1:
         what = {
             "RAG": "answer with retrieval over the documents, with the base model (Base+RAG)",

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from playground.config import GenerationParams
 from playground.models.base import Generation, Message, Metrics, ModelInfo
@@ -57,6 +59,23 @@ class FakeBackend:
                 yield word + " "
 
         return Generation(pieces(), lambda: counts)
+
+
+def table_shown(table: Any) -> pd.DataFrame:
+    """An ``st.table`` (``ui.text_table``) as a person reads it: the page escapes each cell and header so that
+    it shows as written; this undoes that escaping.
+
+    >>> import pandas as pd
+    >>> class Table: value = pd.DataFrame([{"model": "smollm2\\-135m"}])
+    >>> table_shown(Table()).to_dict("records")
+    [{'model': 'smollm2-135m'}]
+    """
+    import re
+
+    def unescape(value: Any) -> Any:
+        return re.sub(r"\\(.)", r"\1", value) if isinstance(value, str) else value
+
+    return table.value.map(unescape).rename(columns=unescape)
 
 
 def write_lora_adapter(path: Path, rank: int = 4, scale: float = 0.3, seed: int = 0) -> Path:

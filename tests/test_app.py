@@ -13,7 +13,7 @@ from playground import ui
 from playground.models import Catalogue
 from playground.ui import cache
 
-from .helpers import ROOT, SAMPLE_DOCS, FakeBackend, write_lora_adapter
+from .helpers import ROOT, SAMPLE_DOCS, FakeBackend, table_shown, write_lora_adapter
 from .ollama_replay import unused_url
 
 pytestmark = pytest.mark.slow
@@ -191,7 +191,7 @@ def test_models_page_lists_lineage_picks_the_fine_tune_and_stays_calm_without_ol
     at = page("models.py")
     assert not at.exception and not at.error
     assert "The embedded models below keep working" in at.info[0].value
-    rows = at.dataframe[0].value.set_index("model")
+    rows = table_shown(at.table[0]).set_index("model")
     assert rows.loc["nightwren-style", "lineage"] == "fine-tuned from embedded:smollm2-135m-instruct"
     # The sample workspace starts with the fine-tune trained on its documents; another one waits to be chosen.
     assert rows.loc["nightwren-sample", "role"] == "fine-tuned"

@@ -37,7 +37,7 @@ from playground.evaluate.metrics import embedding_similarity, first_relevant_ran
 from playground.evaluate.run import RANK_DEPTH, relevant_ids
 from playground.models import Catalogue
 
-from .helpers import ROOT, SAMPLE_DOCS, FakeBackend
+from .helpers import ROOT, SAMPLE_DOCS, FakeBackend, table_shown
 
 FAST = GenerationParams(max_tokens=48)
 
@@ -427,8 +427,9 @@ def test_evaluate_page_runs_two_questions_and_plots_the_four_conditions(monkeypa
     assert at.selectbox(key="eval_question").options == heatmap[0]["y"], "every heatmap row opens its question"
     assert sum(1 for h in at.get("html") if ">Base+RAG</h4>" in str(h.proto.body)) == 1
     assert [b.label for b in at.get("download_button")] == ["Card (MD)", "Card (JSON)", "Card (HTML)"]
-    table = next(d.value for d in at.dataframe if "condition" in d.value.columns)
-    assert list(table["condition"]) == labels and set(table["n"]) == {2}
+    table = next(t for t in map(table_shown, at.table) if "measure" in t.columns).set_index("measure")
+    assert list(table.columns) == labels and set(table.loc["n"]) == {"2"}, "a column per condition"
+    assert "model" not in table.index and any(c.value.startswith("Models: Base, Base\\+RAG") for c in at.caption)
 
 
 def test_cost_figure_names_every_condition_when_points_coincide():

@@ -57,7 +57,7 @@ def shown(at: AppTest) -> str:
     kinds = ("title", "markdown", "caption", "info", "warning", "error", "success", "text", "code", "selectbox")
     parts = [str(getattr(e, "value", "")) for kind in kinds for e in at.get(kind)]
     parts += [str(getattr(e, "options", "")) for e in at.get("selectbox")]
-    return " ".join(parts + [d.value.to_string() for d in at.dataframe])
+    return " ".join(parts + [d.value.to_string() for d in [*at.dataframe, *at.table]])
 
 
 def upload(at: AppTest, name: str, data: bytes) -> AppTest:

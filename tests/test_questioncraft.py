@@ -166,4 +166,4 @@ def test_the_fine_tune_page_shows_the_dataset_report_before_training(monkeypatch
     assert not at.exception and not at.error
     report = next(e for e in at.expander if e.label.startswith("Dataset report"))
     assert "passed every gate" in report.caption[0].value and "does not read as a question" in report.caption[0].value
-    assert len(report.dataframe[0].value) == 10
+    assert len(report.table[0].value) == 10, "ten examples, read whole"

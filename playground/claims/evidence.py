@@ -72,7 +72,7 @@ def new_knowledge(lab: Lab, progress: Progress) -> ClaimResult | None:
             "combined_over_rag": both.as_dict(),
             "run": run.run_id,
         },
-        rows=s.rows(),
+        rows=s.measure_rows(),  # a column per condition: the card's table fits a narrow page
         notes=small_sample(s.n) + _ft_note(lab) + s.notes[:0],
         figure=bars({"correct": acc}, "Correct answers, 95% intervals", "share correct", percent=True),
     )

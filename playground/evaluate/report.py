@@ -224,6 +224,27 @@ class Summary:
             rows.append(row)
         return rows
 
+    def measure_rows(self) -> list[dict[str, Any]]:
+        """:meth:`rows` turned a quarter: a row per measure and a column per condition, as in
+        :meth:`behaviour_rows`; five columns fit a narrow page where twelve did not. The models are
+        :meth:`models_line`'s (a model's id does not wrap in a narrow column)."""
+        rows = self.rows()
+        keys = [k for k in dict.fromkeys(k for row in rows for k in row) if k not in ("condition", "model")]
+        return [{"measure": k, **{row["condition"]: row.get(k, "") for row in rows}} for k in keys]
+
+    def models_line(self) -> str:
+        """Which model answered each condition, conditions with the same model together.
+
+        >>> s = ConditionSummary("base", "embedded:a", 1, 0, {}, {})
+        >>> from dataclasses import replace
+        >>> Summary("r", "q", 1, 1, {"base": s, "ft": replace(s, condition="ft")}).models_line()
+        'Base, Fine-tuned: embedded:a'
+        """
+        by: dict[str, list[str]] = {}
+        for s in self.conditions.values():
+            by.setdefault(s.model + (" (= base)" if s.same_as else ""), []).append(s.label)
+        return " · ".join(f"{', '.join(labels)}: {model}" for model, labels in by.items())
+
     def table(self) -> str:
         """The per-condition table, the retrieval line and the known-before split, as Markdown."""
         rows = self.rows()

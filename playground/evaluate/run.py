@@ -372,15 +372,16 @@ def relevant_ids(
     return [], "none"
 
 
-def load_run(run_dir: str | Path) -> EvalRun:
-    """A stored run, as far as it got."""
+def load_run(run_dir: str | Path, limit: int | None = None) -> EvalRun:
+    """A stored run, as far as it got. ``limit``: the first questions to read (default: the run's own limit, which
+    the last evaluation of the same inputs set; 0: every question of the set)."""
     folder = Path(run_dir)
     stored = _read_json(folder / CONFIG_FILE)
     if stored is None:
         raise PlaygroundError(f"{folder} holds no evaluation run (no {CONFIG_FILE})")
     config = EvalConfig.from_dict(stored["config"])
     q = stored["questions"]
-    questions = from_rows(q["name"], q["rows"], q.get("origin", "")).head(config.limit)
+    questions = from_rows(q["name"], q["rows"], q.get("origin", "")).head(config.limit if limit is None else limit)
     results = _read_results(folder)
     rows = [results[x.qid] for x in questions.questions if x.qid in results]
     meta = {k: v for k, v in stored.items() if k not in ("config", "run_id", "created")}
@@ -402,7 +403,8 @@ def run_questions(run_dir: str | Path) -> str | None:
 
 
 def run_label(run_dir: str | Path) -> str:
-    """A stored run as a person tells runs apart: when, which questions, which models, how far it got.
+    """A stored run as a person tells runs apart: when, which questions, how far it got. Short enough for a
+    choice box on a narrow page; the models are named with the run's results.
 
     Reads the config and counts result lines; nothing is parsed beyond that.
     """
@@ -414,11 +416,8 @@ def run_label(run_dir: str | Path) -> str:
     total = min(limit, int(q.get("count") or 0)) if limit else int(q.get("count") or 0)
     results = folder / RESULTS_FILE
     done = len(results.read_text(encoding="utf-8").splitlines()) if results.is_file() else 0
-    models = str(config.get("base", "?")).split(":", 1)[-1]
-    if config.get("finetuned"):
-        models += " + " + str(config["finetuned"]).split(":", 1)[-1]
     when = str(stored.get("created") or "")[:16].replace("T", " ")
-    return f"{when} · {q.get('name', folder.name)} · {models} · {min(done, total)}/{total} questions"
+    return f"{when} · {q.get('name', folder.name)} · {min(done, total)}/{total} questions"
 
 
 def describe_model(model: ModelInfo) -> dict[str, Any]:

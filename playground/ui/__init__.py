@@ -3,7 +3,8 @@
 - :mod:`~playground.ui.cache`: models, backends, parsed documents and indexes, loaded once per process
   and shared by every session (``LOADS`` counts real loads, so tests can prove a rerun loads nothing);
 - :mod:`~playground.ui.state`: one session's workspace (mirrored in the URL), model choice and history;
-- :mod:`~playground.ui.widgets`: progress bars, streamed text, the model pickers, escaped highlights;
+- :mod:`~playground.ui.widgets`: progress bars, streamed text, the model pickers, escaped highlights, tables
+  read whole (``text_table``);
 - :mod:`~playground.ui.cards`: the answer card that Compare and Evaluate both draw.
 """
 
@@ -50,7 +51,7 @@ from playground.ui.state import (
     workspace_name,
     workspaces,
 )
-from playground.ui.widgets import batched, highlight, model_pickers, models_sidebar, progress_bar
+from playground.ui.widgets import batched, highlight, model_pickers, models_sidebar, progress_bar, text_table
 from playground.workspace import SAMPLE
 
 __all__ = [
@@ -90,6 +91,7 @@ __all__ = [
     "retrieval_settings",
     "set_question_link",
     "set_workspace",
+    "text_table",
     "via_app",
     "warm_up",
     "workspace",

@@ -1,10 +1,12 @@
-"""Small widgets the pages share: progress bars, streamed text, the model pickers, escaped highlights."""
+"""Small widgets the pages share: progress bars, streamed text, the model pickers, escaped highlights, tables
+read whole."""
 
 from __future__ import annotations
 
 import html
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 import streamlit as st
 
@@ -64,6 +66,21 @@ def highlight(text: str, spans: list[tuple[int, int]]) -> str:
     return "".join(out)
 
 
+def text_table(rows: Sequence[Mapping[str, Any]]) -> None:
+    """A small table a person reads whole: each cell wraps within its column, so nothing is cut and the table
+    fits its box at any width. A data grid (``st.dataframe``) cuts a cell at its column's width and scrolls past
+    its right edge instead; it stays the choice for long lists that want sorting and search.
+
+    Cells and headers are shown as written (escaped: ``st.table`` reads Markdown); a missing value is empty.
+    """
+    from playground.ui.cards import plain  # here: cards imports this module
+
+    def cell(value: Any) -> str:
+        return "" if value is None else plain(str(value))
+
+    st.table([{plain(str(k)): cell(v) for k, v in row.items()} for row in rows], hide_index=True)
+
+
 def model_pickers(listing: Listing) -> None:
     """Base and fine-tuned selectboxes bound to the session's choice (shared by Models and Compare)."""
     base, _ = state.chosen_models(listing)
@@ -71,6 +88,10 @@ def model_pickers(listing: Listing) -> None:
         return
     models = {m.id: m for m in listing.models}
     ids = list(models)
+    names = [m.name for m in listing.models]
+
+    def short(i: str) -> str:  # the name alone fits the sidebar; the backend only where two models share a name
+        return i if i == state.SAME else (models[i].name if names.count(models[i].name) == 1 else models[i].id)
 
     def keep(widget: str, target: str) -> None:
         if target == "ft_model":
@@ -83,7 +104,7 @@ def model_pickers(listing: Listing) -> None:
     st.selectbox(
         "Base model",
         ids,
-        format_func=lambda i: models[i].label,
+        format_func=short,
         key="_pick_base",
         on_change=keep,
         args=("_pick_base", "base_model"),
@@ -96,11 +117,12 @@ def model_pickers(listing: Listing) -> None:
     st.selectbox(
         "Fine-tuned model",
         options,
-        format_func=lambda i: i if i == state.SAME else models[i].label,
+        format_func=short,
         key="_pick_ft",
         on_change=keep,
         args=("_pick_ft", "ft_model"),
-        help="Fine-tunes of the base come first. Without one, this slot runs the base model again.",
+        help="Fine-tunes of the base come first (the Models page shows each one's lineage). Without one, this "
+        "slot runs the base model again.",
     )
 
 
@@ -120,4 +142,4 @@ def models_sidebar() -> Listing:
     return listing
 
 
-__all__ = ["batched", "highlight", "model_pickers", "models_sidebar", "progress_bar"]
+__all__ = ["batched", "highlight", "model_pickers", "models_sidebar", "progress_bar", "text_table"]
