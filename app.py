@@ -24,6 +24,7 @@ navigation = st.navigation(
         st.Page("pages/models.py", title="Models", icon=":material/memory:"),
         st.Page("pages/compare.py", title="Compare", icon=":material/compare:"),
         st.Page("pages/claims.py", title="Claims", icon=":material/fact_check:"),
+        st.Page("pages/decide.py", title="Decide", icon=":material/assistant_direction:"),
         st.Page("pages/arena.py", title="Arena", icon=":material/how_to_vote:"),
         st.Page("pages/finetune.py", title="Fine-tune", icon=":material/model_training:"),
         st.Page("pages/evaluate.py", title="Evaluate", icon=":material/monitoring:"),

@@ -24,6 +24,7 @@ PAGES = {  # URL path -> a text the page shows once drawn
     "models": "Models",
     "compare": "Ask",
     "claims": "Run all",
+    "decide": "Your situation",
     "finetune": "Build dataset",
     "evaluate": "Run evaluation",
 }
