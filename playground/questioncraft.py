@@ -171,10 +171,14 @@ def reads_as_question(text: str) -> bool:
     False
     >>> reads_as_question('What goes in the blank: "Retrieval- ___ (RAG)"?')
     False
+    >>> reads_as_question("What percentage might WAL be very slightly slower (perhaps?")
+    False
     """
     words = _WORD.findall(text)
     if len(words) < 3 or not text.rstrip().endswith("?") or "___" in text or ":" in " ".join(text.split()[:3]):
         return False
+    if text.count("(") != text.count(")"):
+        return False  # a clause cut inside its brackets: "… slower (perhaps?"
     if words[0].lower() not in QUESTION_WORDS:
         return False
     function = sum(w.lower() in FUNCTION_WORDS for w in words)
@@ -530,10 +534,44 @@ _OPENERS = frozenset(
         "so",
         "also",
         "however",
+        "but",
+        "and",
+        "or",
+        "yet",
     ]
 )
+# A subject holding a verb, a modal or a negation is a clause cut in the wrong place: "CUDA targets may now",
+# "Windows does not", "The CPack module no longer".
 _NOT_IN_SUBJECT = frozenset(
-    ["that", "which", "who", "whom", "is", "are", "be", "been", "must", "can", "should", "to", "when", "if"]
+    [
+        "that",
+        "which",
+        "who",
+        "whom",
+        "is",
+        "are",
+        "be",
+        "been",
+        "must",
+        "can",
+        "should",
+        "to",
+        "when",
+        "if",
+        "may",
+        "might",
+        "could",
+        "would",
+        "will",
+        "does",
+        "do",
+        "did",
+        "not",
+        "no",
+        "now",
+        "longer",
+        "never",
+    ]
 )
 _DEFINITION = re.compile(
     r"^(?P<subj>[A-Z][\w'’()/ -]{1,60}?) (?P<verb>is|are|means|refers to) (?P<pred>(?:a|an|the|one|any|when|"
