@@ -226,6 +226,20 @@ def test_an_error_in_one_card_stays_in_that_card_and_document_text_stays_text(mo
     assert "&lt;img src=x onerror=alert(1)&gt;" in html and "<img" not in html and "<b>bold" not in html
 
 
+def test_an_answer_keeps_its_line_breaks_in_its_card(monkeypatch):
+    fake = FakeBackend(reply="Steps:\n- one\n- two")
+    listing = Catalogue([fake]).listing()
+    monkeypatch.setattr(cache, "model_listing", lambda *servers: listing)
+    monkeypatch.setattr(ui, "catalogue", lambda: Catalogue([fake]))
+    from playground.workspace import Workspace
+
+    Workspace("lists").add([("steps.md", b"# Steps\n\nFirst one, then two.\n")])
+    at = ask(page("compare.py", workspace="lists", ft_model="fake:tuned"), "What are the steps?")
+    assert not at.exception
+    kept = ui.cards.lines("Steps:\n- one\n- two")  # each newline a hard break: the list stays a list
+    assert kept.count("  \n") == 2 and sum(kept in m.value for m in at.markdown) == 4, "in all four cards"
+
+
 def test_a_bad_prompt_template_is_a_message_not_a_traceback():
     at = page("compare.py")
     at.text_area[0].set_value("Answer: {question}")
