@@ -6,6 +6,7 @@ from playground import ChunkSettings, PlaygroundError, config, ui
 from playground.config import max_file_bytes
 from playground.documents import SUPPORTED_EXTENSIONS, apply_budgets
 from playground.retrieval_check import AUTOMATIC, check_table, load_check, recipe_names, summary
+from playground.vectorstores import STORE_KINDS, VectorStoreSettings
 
 ui.via_app(__file__)
 
@@ -149,7 +150,8 @@ with right.container(border=True):
             chunking = s.chunk_settings
             st.caption(
                 f"Chunk size {chunking['chunk_size']} tokens, overlap {chunking['chunk_overlap']} · embedding model: "
-                f"`{s.embed_model}` · hybrid retrieval (vectors + BM25) · up to date"
+                f"`{s.embed_model}` · hybrid retrieval (vectors + BM25) · vectors in the {s.vector_store} store · "
+                "up to date"
             )
     else:
         st.warning(
@@ -173,6 +175,31 @@ with right.container(border=True):
                     expanded=False,
                 )
             st.rerun()
+
+# -- where the vectors live: the index folder, or a vector database (hosting mode: the server's setting) ----
+store = ui.vector_store()
+with st.expander(f"Vector store: {store.describe()}"):
+    if config.private():
+        st.caption("Set by this server (PLAYGROUND_VECTOR_STORE); it cannot be changed from the page.")
+    else:
+        with st.form("vector-store"):
+            kinds = list(STORE_KINDS)
+            kind = st.selectbox("Store", kinds, index=kinds.index(store.kind), help=VectorStoreSettings.help("kind"))
+            url = st.text_input("URL", store.url, help=VectorStoreSettings.help("url") + " Milvus Lite: a .db file.")
+            left_col, right_col = st.columns(2)
+            prefix = left_col.text_input("Collection prefix", store.prefix, help=VectorStoreSettings.help("prefix"))
+            key_env = right_col.text_input("Key from variable", store.key_env, help=VectorStoreSettings.help("key_env"))
+            if st.form_submit_button("Use this store", disabled=read_only):
+                try:
+                    ui.choose_vector_store(VectorStoreSettings(kind, url.strip(), prefix.strip(), key_env.strip()))
+                except PlaygroundError as err:
+                    st.error(ui.plain(str(err)))
+                else:
+                    st.rerun()
+        st.caption(
+            "The next index is built there, reusing the embeddings this workspace already has; BM25 and the "
+            "chunks' text stay in the workspace's folder."
+        )
 
 # -- chunk browser ------------------------------------------------------------------------------------
 st.subheader("Chunks")

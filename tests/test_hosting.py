@@ -146,3 +146,17 @@ def test_the_upload_limit_shown_is_the_one_enforced(monkeypatch):
     assert "above the 1 MB limit" in at.error[0].value
     upload(at, "small.md", b"# Small\n\n" + b"word " * 150_000)  # 0.7 MB
     assert Workspace(at.session_state["workspace"]).file_names() == ["small.md"]
+
+
+def test_the_vector_store_is_the_servers_to_say(monkeypatch, tmp_path):
+    lite = str(tmp_path / "hosted" / "vectors.db")  # Milvus Lite: the engine a Milvus server runs, in one file
+    monkeypatch.setenv("PLAYGROUND_VECTOR_STORE", f"milvus {lite}")
+    at = upload(session("documents.py"), "company_overview.md", (SAMPLE_DOCS / "company_overview.md").read_bytes())
+    assert f"Vector store: milvus at {lite}" in [e.label for e in at.expander]
+    assert "cannot be changed from the page" in shown(at)
+    assert not any(b.label == "Use this store" for b in at.button) and not any(s.label == "Store" for s in at.selectbox)
+    with pytest.raises(WorkspaceError, match="PLAYGROUND_VECTOR_STORE"):
+        ui.state.choose_vector_store(ui.state.VectorStoreSettings())
+    at = next(b for b in at.button if b.label == "Build index").click().run()
+    assert not at.exception and not at.error
+    assert any(f"vectors in the milvus at {lite} store" in c.value for c in at.caption)

@@ -217,6 +217,11 @@ def test_approximate_search_at_the_chosen_settings_keeps_the_exact_top_20(kind, 
     store = ServerStore.create(VectorStoreSettings(kind, url), "playground-recall", nodes, matrix)
     recall = [len(set(store.search(q, 20)[0]) & set(e.tolist())) / 20 for q, e in zip(queries, exact, strict=True)]
     assert np.mean(recall) >= 0.95, (kind, ENGINES[kind].tuned, np.mean(recall))
+    if kind == "chroma":  # the collection was made with the chosen settings, not the engine's defaults
+        assert store._store._collection.configuration["hnsw"]["ef_search"] == ENGINES[kind].tuned["ef_search"]
+    else:
+        index = store._store.client.describe_index(store.name, store._store.embedding_field)
+        assert index["index_type"] == ENGINES[kind].tuned["index_type"] and index["indexed_rows"] == RECALL_CHUNKS
     ServerStore.drop(VectorStoreSettings(kind, url), "playground-recall")
 
 

@@ -24,6 +24,7 @@ from playground.embeddings import LocalEmbedding
 from playground.index import PlaygroundIndex, SearchRecipe, build_index
 from playground.models import Backend, Catalogue, EmbeddedBackend, Listing, openai_backend
 from playground.models.ollama import OllamaBackend
+from playground.vectorstores import VectorStoreSettings, workspace_vector_store
 from playground.workspace import Workspace
 
 Signature = tuple[tuple[str, int, int], ...]  # Workspace.signature(): names, sizes, modification times
@@ -90,11 +91,17 @@ def _index_cache() -> _IndexCache:
 
 
 def workspace_index(
-    name: str, signature: Signature, chunk: tuple[int, int], progress: Progress | None = None, headers: str = ""
+    name: str,
+    signature: Signature,
+    chunk: tuple[int, int],
+    progress: Progress | None = None,
+    headers: str = "",
+    store: VectorStoreSettings | None = None,
 ) -> PlaygroundIndex:
     """A workspace's index for its documents as they are (``signature``); built, updated or loaded once.
-    ``headers``: the contextual header its retrieval check chose ('' for the default recipe's)."""
-    cache, key = _index_cache(), (name, signature, chunk, headers)
+    ``headers``: the contextual header its retrieval check chose ('' for the default recipe's); ``store``: where
+    its vectors live (another store is another index)."""
+    cache, key = _index_cache(), (name, signature, chunk, headers, store)
     with cache.lock:
         index = cache.indexes.get(key)
         building = cache.building.setdefault(key, threading.Lock())
@@ -112,6 +119,7 @@ def workspace_index(
                 workspace=name,
                 progress=progress or config.no_progress,
                 recipe=SearchRecipe(headers=headers) if headers else None,
+                vector_store=store,
             )
             with cache.lock:
                 for old in [k for k in cache.indexes if k[0] == name]:
@@ -168,7 +176,8 @@ def _warm_up(workspace: str) -> threading.Thread:
             lap("embedding model")
             if signature:
                 settings = ws.chunk_settings()
-                index = workspace_index(ws.name, signature, (settings.chunk_size, settings.chunk_overlap))
+                chunk, store = (settings.chunk_size, settings.chunk_overlap), workspace_vector_store(ws.name)
+                index = workspace_index(ws.name, signature, chunk, store=store)
                 lap(f"index ({index.stats.status})")
             models = embedded_backend().list_models()
             base = default_base(models)

@@ -25,6 +25,8 @@ from playground.models import Catalogue, Listing, ModelInfo, default_base, defau
 from playground.readout import comparison_id, load_comparison
 from playground.retrieval_check import RetrievalCheck, answer_settings, workspace_check, workspace_headers
 from playground.ui import cache
+from playground.vectorstores import VectorStoreSettings, workspace_vector_store
+from playground.vectorstores import choose_vector_store as set_store
 from playground.workspace import SAMPLE, Workspace, list_workspaces, open_workspace, slug
 
 SAME = "(same as base)"  # the fine-tuned slot's choice of the base model again, said so in its card
@@ -130,7 +132,21 @@ def current_index(progress: Progress | None = None) -> PlaygroundIndex | None:
         return None
     cs = ws.chunk_settings()
     headers = workspace_headers(ws)  # the retrieval check's (or a person's) choice
-    return cache.workspace_index(ws.name, signature, (cs.chunk_size, cs.chunk_overlap), progress, headers)
+    store = workspace_vector_store(ws.name)  # a store chosen on Documents since the last build is another index
+    return cache.workspace_index(ws.name, signature, (cs.chunk_size, cs.chunk_overlap), progress, headers, store)
+
+
+def vector_store() -> VectorStoreSettings:
+    """Where the current workspace's index keeps its vectors (its own choice, else the server's)."""
+    return workspace_vector_store(workspace_name())
+
+
+def choose_vector_store(settings: VectorStoreSettings) -> None:
+    """Point the current workspace at ``settings`` once its engine answers; never in hosting mode, where the store
+    is the server's to say (``PLAYGROUND_VECTOR_STORE``), as its model servers are."""
+    if config.private():
+        raise WorkspaceError("on this server the vector store is the server's setting (PLAYGROUND_VECTOR_STORE)")
+    set_store(workspace().name, settings)
 
 
 def retrieval_check(again: bool = False, progress: Progress | None = None) -> RetrievalCheck | None:
