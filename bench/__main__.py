@@ -100,6 +100,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write every number as JSON")
     parser.add_argument("--scale", action="store_true", help="only the index at 1k, 10k and 100k chunks, per store")
     parser.add_argument("--scale-sizes", default="1000,10000,100000", metavar="N,N", help="chunk counts for --scale")
+    parser.add_argument(
+        "--scale-stores", default="embedded,chroma,milvus", metavar="KIND,KIND", help="vector stores for --scale"
+    )
+    parser.add_argument(
+        "--scale-defaults",
+        default="",
+        metavar="KIND,KIND",
+        help="--scale also runs these stores at their integration's own index and search settings, to compare",
+    )
+    parser.add_argument(
+        "--scale-no-embedders", action="store_true", help="--scale without the chunks/s of the embedding models"
+    )
     parser.add_argument("--hostile", action="store_true", help="only the hostile-input suite: crashes, time, memory")
     parser.add_argument(
         "--first-answer", action="store_true", help="only a fresh streamlit run → four answers in Chromium, timed"
@@ -143,7 +155,12 @@ def main() -> None:
     if args.scale:
         from bench.scale import run_scale, scale_table
 
-        scaled = run_scale(tuple(int(n) for n in args.scale_sizes.split(",")))
+        scaled = run_scale(
+            tuple(int(n) for n in args.scale_sizes.split(",")),
+            tuple(k for k in args.scale_stores.split(",") if k),
+            tuple(k for k in args.scale_defaults.split(",") if k),
+            embedders=not args.scale_no_embedders,
+        )
         print(scale_table(scaled))
         if args.json:
             args.json.write_text(json.dumps(scaled, indent=1))

@@ -11,12 +11,17 @@ paragraph) and the splitter's rate is printed once, measured on the 1k corpus.
 Every build and every load runs in a fresh process, so each peak RSS is that step's own. Retrieval
 is ``PlaygroundIndex.search`` (hybrid: vectors, BM25, fusion, reading the hits) given the question's
 embedding, timed after three warm-up questions; the first question after a load is shown apart
-(it pages the vectors in). The Chroma rows use a ``chroma run`` server this bench starts and stops.
+(it pages the vectors in). The Chroma rows use a ``chroma run`` server this bench starts and stops, the Milvus
+rows Milvus Lite (the Milvus engine in a local file); each approximate store's recall@20 is measured against the
+embedded store's exact top 20 for the same questions, at the settings ``playground/vectorstores.py`` chose (and,
+with ``--scale-defaults``, at its integration's own). Last, chunks a second of the bundled embedding model and of
+an embedding server (llama-cpp-python's, started here) on the same chunks of the sample.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import itertools
 import json
 import os
@@ -27,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,13 +40,14 @@ import numpy as np
 
 from bench.child import free_port, listening, running
 
-GOALS = {"retrieve_ms_100k": 50.0, "load_s_100k": 2.0}
+GOALS = {"retrieve_ms_100k": 50.0, "load_s_100k": 2.0, "recall_at_20": 0.95}
 SIZES = (1_000, 10_000, 100_000)
 PER_FILE = 25  # chunks a file (the 1,544-file corpus of the report had 25 on average)
 WORDS = 90  # words a chunk: about 128 tokens of real prose
 DIM = 384  # all-MiniLM-L6-v2's
 QUESTIONS = 30
 ROOT = Path(__file__).resolve().parent.parent
+STORES = ("embedded", "chroma", "milvus")  # the engines the tests start; the embedded store is the exact one
 
 
 def _vocabulary(seed: int = 7) -> list[str]:
@@ -150,13 +157,19 @@ def _current_rss_mib() -> float:
     return 0.0
 
 
-def _store(kind: str, url: str) -> Any:
-    from playground.vectorstores import VectorStoreSettings
+def _store(kind: str, url: str, untuned: bool) -> Any:
+    from playground.vectorstores import ENGINES, VectorStoreSettings
 
-    return VectorStoreSettings(kind, url if kind == "chroma" else "")
+    if untuned:  # the integration's own defaults, as the project used them before (Chroma) or as Milvus ships
+        ENGINES[kind].tuned = {}  # type: ignore[misc]
+    return VectorStoreSettings(kind, url)
 
 
-def child_build(count: int, kind: str, url: str) -> dict[str, Any]:
+def _workspace(kind: str, count: int, untuned: bool) -> str:
+    return f"{kind}-{'defaults-' if untuned else ''}{count}"
+
+
+def child_build(count: int, kind: str, url: str, untuned: bool = False) -> dict[str, Any]:
     import playground.index as index_module
     from playground.index import build_index
     from playground.vectorstores import set_workspace_vector_store
@@ -164,17 +177,18 @@ def child_build(count: int, kind: str, url: str) -> dict[str, Any]:
     files = _files(count)
     embed = _embedding()
     index_module.chunk = _paragraph_chunks  # type: ignore[assignment]  # see the module docstring
-    set_workspace_vector_store(f"{kind}-{count}", _store(kind, url))
+    workspace = _workspace(kind, count, untuned)
+    set_workspace_vector_store(workspace, _store(kind, url, untuned))
     base = _current_rss_mib()
     started = time.perf_counter()
-    index = build_index(files, embed_model=embed, workspace=f"{kind}-{count}")
+    index = build_index(files, embed_model=embed, workspace=workspace)
     seconds = time.perf_counter() - started
     assert index.stats.status == "built" and index.stats.chunks == count, index.stats
     size = sum(p.stat().st_size for p in index.path.rglob("*") if p.is_file())
     return {"build_s": seconds, "saved_mib": size / 2**20, "build_peak_mib": _rss_mib(), "base_mib": base}
 
 
-def child_query(count: int, kind: str, url: str) -> dict[str, Any]:
+def child_query(count: int, kind: str, url: str, untuned: bool = False) -> dict[str, Any]:
     from playground.config import RetrievalSettings
     from playground.index import load_latest
     from playground.vectorstores import unit_rows
@@ -185,10 +199,11 @@ def child_query(count: int, kind: str, url: str) -> dict[str, Any]:
     targets = rng.choice(count, size=QUESTIONS + 3, replace=False)
     questions = [" ".join(rng.choice(texts[t].rstrip(".").lower().split(), size=8)) for t in targets]
     vectors = [unit_rows(v)[0] for v in embed._get_text_embeddings(questions)]
-    workspace = f"{kind}-{count}"
+    workspace = _workspace(kind, count, untuned)
+    _store(kind, url, untuned)
     imported = time.perf_counter()
-    if kind == "chroma":  # once per process (the web app's server imports it once): shown apart from the load
-        import llama_index.vector_stores.chroma  # noqa: F401
+    if kind != "embedded":  # once per process (the web app's server imports it once): shown apart from the load
+        importlib.import_module(f"llama_index.vector_stores.{kind}")
     import bm25s  # noqa: F401
 
     import_s = time.perf_counter() - imported
@@ -209,7 +224,8 @@ def child_query(count: int, kind: str, url: str) -> dict[str, Any]:
         hits = index.search(q, v, settings)
         times.append((time.perf_counter() - started) * 1000)
         found += any(h.node_id == index.nodes[int(t)].node_id for h in hits)
-    dense, _ = index._store.search(vectors[3], 20)
+    # Each question's top 20 by vector alone: the runner compares them with the exact (embedded) store's.
+    dense = [index._store.search(v, 20)[0] for v in vectors[3:]]
     return {
         "load_s": load_s,
         "import_s": import_s,
@@ -276,40 +292,162 @@ class ChromaServer:
         self._stack.close()
 
 
+EMBEDDING_ALIAS = "smollm2"
+
+
+def pooled_gguf(folder: Path) -> Path:
+    """A copy of the bundled SmolLM2 GGUF that says to mean-pool its token vectors (``llama.pooling_type``), so a
+    server gives one vector a text: what ``llama-server --pooling mean`` does with a flag llama-cpp-python's server
+    lacks. Written once per folder (under a second: the weights are copied as they are)."""
+    import gguf
+    from gguf.scripts.gguf_new_metadata import MetadataDetails, copy_with_new_metadata
+
+    from playground.models.embedded import bundled_model_path
+
+    target = folder / "smollm2-mean-pooled.gguf"
+    if not target.exists():
+        reader = gguf.GGUFReader(bundled_model_path(), "r")
+        arch = str(reader.fields[gguf.Keys.General.ARCHITECTURE].contents())
+        writer = gguf.GGUFWriter(str(target), arch=arch, endianess=reader.endianess)
+        pooling = {f"{arch}.pooling_type": MetadataDetails(gguf.GGUFValueType.UINT32, 1)}  # 1: mean
+        copy_with_new_metadata(reader, writer, pooling, [])
+    return target
+
+
+@contextlib.contextmanager
+def embedding_server(folder: Path, threads: int | None = None) -> Iterator[str]:
+    """llama-cpp-python's OpenAI-compatible server in embedding mode on the bundled SmolLM2 (mean-pooled, see
+    :func:`pooled_gguf`), for as long as the ``with`` block; yields its API root (``http://127.0.0.1:PORT/v1``).
+    A chat model, not an embedding model: it stands in for a GPU host's TEI, vLLM or llama.cpp server, which
+    speak the same ``/v1/embeddings``."""
+    import httpx
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/v1"
+    command = [
+        sys.executable, "-m", "llama_cpp.server", "--model", str(pooled_gguf(folder)), "--model_alias",
+        EMBEDDING_ALIAS, "--embedding", "true", "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048",
+    ]  # fmt: skip
+    command += ["--n_threads", str(threads or os.cpu_count() or 1)]  # its default is half the cores
+
+    def answers() -> bool:
+        try:
+            return httpx.get(f"{url}/models", timeout=2).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    with running(command, ready=answers, log=folder / "embedding-server.log", timeout_s=90, stop_timeout_s=10):
+        yield url
+
+
 def _size_mib(folder: Path) -> float:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 2**20
 
 
-def run_scale(sizes: tuple[int, ...] = SIZES, stores: tuple[str, ...] = ("embedded", "chroma")) -> dict[str, Any]:
+def _server(kind: str, folder: Path) -> Any:
+    """The engine a store's rows run against, for as long as the ``with`` block: a ``chroma run`` server, or Milvus
+    Lite in a local file (the engine of a Milvus server, in process); the embedded store needs none."""
+    if kind == "chroma":
+        return ChromaServer(folder / "chroma")
+    if kind == "milvus":
+        return _MilvusLite(folder / "milvus")
+    return _nothing()
+
+
+class _MilvusLite:
+    def __init__(self, folder: Path):
+        self.folder, self.url = folder, str(folder / "vectors.db")
+
+    def __enter__(self) -> _MilvusLite:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def run_scale(
+    sizes: tuple[int, ...] = SIZES,
+    stores: tuple[str, ...] = STORES,
+    untuned: tuple[str, ...] = (),
+    embedders: bool = True,
+) -> dict[str, Any]:
+    """Every store at every size (exact first: the others' recall is measured against it); ``untuned``: stores to
+    run again at their integration's own defaults, for comparison; ``embedders``: chunks a second of the bundled
+    model and of an embedding server."""
     from bench import log
 
     rows: list[dict[str, Any]] = []
+    runs = [(kind, False) for kind in stores] + [(kind, True) for kind in untuned]
     with tempfile.TemporaryDirectory(prefix="playground-scale-") as tmp:
         home = Path(tmp) / "home"
         log("chunking rate of the project's splitter (1k chunks)")
         splitter = _child("splitter_rate", home)
-        for kind in stores:
-            server = ChromaServer(Path(tmp) / "chroma") if kind == "chroma" else None
-            with server or _nothing():
-                url = server.url if server else ""
+        rates = _child("embed_rates", home, str(Path(tmp))) if embedders else {}
+        for kind, defaults in runs:
+            with _server(kind, Path(tmp) / ("defaults" if defaults else "tuned")) as server:
+                url = getattr(server, "url", "")
                 for count in sizes:
-                    log(f"{kind} store, {count} chunks: build")
+                    label = f"{kind} store{' (defaults)' if defaults else ''}, {count} chunks"
+                    log(f"{label}: build")
                     before = _size_mib(server.folder) if server else 0.0
-                    built = _child("build", home, count, kind, url)
+                    built = _child("build", home, count, kind, url, defaults)
                     if server:
                         built["saved_mib"] += _size_mib(server.folder) - before
-                    log(f"{kind} store, {count} chunks: load and query")
-                    queried = _child("query", home, count, kind, url)
-                    row = {"store": kind, "chunks": count, **built, **queried}
-                    if server:
+                    log(f"{label}: load and query")
+                    queried = _child("query", home, count, kind, url, defaults)
+                    row = {"store": kind + ("*" if defaults else ""), "chunks": count, **built, **queried}
+                    row["settings"] = _settings(kind, defaults)
+                    if isinstance(server, ChromaServer):
                         row["server_peak_mib"] = server.peak_mib()
                     rows.append(row)
-    # Recall of the server's approximate search: its top 20 for a question vs the exact (embedded) top 20.
+    # Recall of approximate search: each question's top 20 by vector against the exact (embedded) store's.
     exact = {r["chunks"]: r["dense_rows"] for r in rows if r["store"] == "embedded"}
     for r in rows:
         if r["store"] != "embedded" and r["chunks"] in exact:
-            r["recall_at_20"] = len(set(r["dense_rows"]) & set(exact[r["chunks"]])) / max(len(exact[r["chunks"]]), 1)
-    return {"rows": rows, **splitter}
+            pairs = zip(r["dense_rows"], exact[r["chunks"]], strict=True)
+            r["recall_at_20"] = statistics.mean(len(set(a) & set(b)) / max(len(b), 1) for a, b in pairs)
+    return {"rows": rows, **splitter, **rates}
+
+
+def _settings(kind: str, defaults: bool) -> str:
+    from playground.vectorstores import ENGINES
+
+    if kind not in ENGINES:
+        return "exact: one matrix-vector product"
+    if defaults:
+        return "the integration's defaults" + (" (FLAT: exact)" if kind == "milvus" else "")
+    return " ".join(f"{k}={v}" for k, v in ENGINES[kind].tuned.items())
+
+
+EMBED_TEXTS = 128  # chunks of the sample embedded by each embedder: seconds of work for the bundled model
+
+
+def child_embed_rates(folder: str) -> dict[str, Any]:
+    """Chunks a second: the bundled model in this process, and llama-cpp-python's server in embedding mode on the
+    bundled SmolLM2 (a stand-in for a GPU host's TEI or vLLM) through ``openai:smollm2``, the same texts each."""
+    from playground.config import ChunkSettings
+    from playground.documents import chunk, load_folder
+    from playground.embeddings import LocalEmbedding
+    from playground.index import embed_text
+    from playground.models.openai import OpenAIBackend, OpenAIEmbedding
+
+    nodes = chunk([f for f in load_folder(ROOT / "sample_docs") if f.ok], ChunkSettings())
+    texts = [embed_text(n) for n in itertools.islice(itertools.cycle(nodes), EMBED_TEXTS)]
+    bundled = LocalEmbedding()
+    bundled.get_text_embedding_batch(texts[:8])  # warm-up: the model's first call pays for its session
+    started = time.perf_counter()
+    bundled.get_text_embedding_batch(texts)
+    seconds = time.perf_counter() - started
+    out: dict[str, Any] = {"embed_texts": len(texts), "bundled_chunks_per_s": len(texts) / seconds}
+    with embedding_server(Path(folder)) as url:  # as many cores as the bundled model uses
+        served = OpenAIEmbedding(EMBEDDING_ALIAS, OpenAIBackend(url))
+        served.get_text_embedding_batch(texts[:8])
+        started = time.perf_counter()
+        served.get_text_embedding_batch(texts)
+        out["server_chunks_per_s"] = len(texts) / (time.perf_counter() - started)
+        out["server_requests"], out["server_batch"] = served.requests, served.embed_batch_size // served.requests
+    return out
 
 
 class _nothing:
@@ -324,29 +462,39 @@ def scale_table(result: dict[str, Any]) -> str:
     rows = result["rows"]
     head = (
         f"{'store':<10}{'chunks':>8}{'build s':>9}{'saved MiB':>11}{'load s':>8}{'first ms':>10}"
-        f"{'ms p50':>8}{'ms p95':>8}{'hit@5':>7}{'build MiB':>11}{'query MiB':>11}{'server MiB':>12}"
+        f"{'ms p50':>8}{'ms p95':>8}{'hit@5':>7}{'recall@20':>10}{'build MiB':>11}{'query MiB':>11}{'server MiB':>12}"
     )
     out = [
         "Index at scale: synthetic chunks (25 a file, 90 words), bag-of-words vectors of 384 dimensions.",
         "load = load_latest in a fresh process; ms = hybrid search given the question's embedding (vectors + BM25",
         "+ fusion + reading 5 hits), first = the first question after the load; hit@5 = the question's own chunk",
-        "found; MiB = peak RSS of the building process, of the loading + querying process, of the Chroma server",
+        "found; recall@20 = of the exact top 20 by vector (the embedded store's), the share in the store's top 20,",
+        "mean of the questions; MiB = peak RSS of the building process, of the loading + querying process, of the",
+        "Chroma server (Milvus Lite runs in the building and querying processes); * = the integration's defaults",
         head,
     ]
     for r in rows:
         server = f"{r['server_peak_mib']:>12.0f}" if "server_peak_mib" in r else f"{'':>12}"
+        recall = f"{r['recall_at_20']:>10.3f}" if "recall_at_20" in r else f"{'exact':>10}"
         out.append(
             f"{r['store']:<10}{r['chunks']:>8}{r['build_s']:>9.1f}{r['saved_mib']:>11.1f}{r['load_s']:>8.3f}"
             f"{r['first_ms']:>10.1f}{r['retrieve_ms']:>8.1f}{r['retrieve_p95_ms']:>8.1f}{r['found_at_5']:>7.2f}"
-            f"{r['build_peak_mib']:>11.0f}{r['query_peak_mib']:>11.0f}{server}"
+            f"{recall}{r['build_peak_mib']:>11.0f}{r['query_peak_mib']:>11.0f}{server}"
         )
+    out.append("  settings (the integration's own names; python -m bench --scale prints what the code uses):")
+    for store, settings in dict.fromkeys((r["store"], r["settings"]) for r in rows):
+        out.append(f"    {store}: {settings}")
     for r in rows:
-        if "recall_at_20" in r:
-            out.append(
-                f"  {r['store']} {r['chunks']}: its top 20 vectors hold {r['recall_at_20']:.2f} of the exact top 20"
-                f" (approximate HNSW search); importing its client took {r['import_s']:.1f} s once, not in load"
-            )
+        if r["store"] != "embedded" and r["chunks"] == max(x["chunks"] for x in rows):
+            out.append(f"  importing the {r['store']} integration took {r['import_s']:.1f} s once, not in load")
     out.append(f"  build excludes chunking: the splitter runs at {result['splitter_chunks_per_s']:.0f} chunks/s here")
+    if "bundled_chunks_per_s" in result:
+        out.append(
+            f"  embedding {result['embed_texts']} chunks of the sample: the bundled model "
+            f"{result['bundled_chunks_per_s']:.1f} chunks/s in process; llama-cpp-python's server in embedding mode "
+            f"(SmolLM2, this machine's CPU) {result['server_chunks_per_s']:.1f} chunks/s through openai:"
+            f"{EMBEDDING_ALIAS}, {result['server_batch']} texts a request, {result['server_requests']} in flight"
+        )
     for kind in sorted({r["store"] for r in rows}):
         mine = sorted((r for r in rows if r["store"] == kind), key=lambda r: r["chunks"])
         biggest = mine[-1]
@@ -356,6 +504,12 @@ def scale_table(result: dict[str, Any]) -> str:
                 f"  goals at 100k ({kind}): retrieval {ms:.1f} ms ≤ {GOALS['retrieve_ms_100k']:.0f} ms "
                 f"{'ok' if ms <= GOALS['retrieve_ms_100k'] else 'OVER'}; load {load:.2f} s ≤ "
                 f"{GOALS['load_s_100k']:.0f} s {'ok' if load <= GOALS['load_s_100k'] else 'OVER'}"
+                + (
+                    f"; recall@20 {biggest['recall_at_20']:.3f} ≥ {GOALS['recall_at_20']:.2f} "
+                    f"{'ok' if biggest['recall_at_20'] >= GOALS['recall_at_20'] else 'UNDER'}"
+                    if "recall_at_20" in biggest and not kind.endswith("*")
+                    else ""
+                )
             )
         # Linear growth: each step's extra memory per extra chunk stays about the same (or falls).
         for key, label in (("query_peak_mib", "loading + querying"), ("build_peak_mib", "building")):
@@ -368,4 +522,4 @@ def scale_table(result: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
-__all__ = ["GOALS", "SIZES", "run_scale", "scale_table"]
+__all__ = ["GOALS", "SIZES", "STORES", "embedding_server", "pooled_gguf", "run_scale", "scale_table"]

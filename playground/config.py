@@ -18,6 +18,10 @@ Environment variables (all optional):
   a workspace's files, may cost (see :class:`DocumentLimits`).
 - ``PLAYGROUND_EMBED_RUNTIME``: ``auto``, ``onnx`` or ``torch``: how the bundled embedding model runs
   (see :mod:`playground.embeddings`).
+- ``PLAYGROUND_EMBED_REQUESTS``: requests an ``openai:<model>`` embedding model keeps in flight (default 4), and
+  ``PLAYGROUND_EMBED_BATCH``: texts in each (default 32).
+- ``PLAYGROUND_VECTOR_STORE``: the vector store of every workspace that names none, e.g. ``milvus http://db:19530``
+  (see :mod:`playground.vectorstores`); unset, the embedded store.
 - ``PLAYGROUND_WARM_UP``: ``0`` stops the web app loading models and the index in the background at start.
 - ``PLAYGROUND_PRIVATE``: ``1`` for a shared server (hosting mode): each browser session gets a workspace of its
   own that no other session can list or open, the sample is shared read-only, and hosts cannot be set from a page.
@@ -113,6 +117,17 @@ def _env_int(name: str, default: int, minimum: int = 1) -> int:
     if value < minimum:
         raise ConfigError(f"{name}={value} must be at least {minimum}")
     return value
+
+
+def embed_requests() -> int:
+    """``PLAYGROUND_EMBED_REQUESTS``: embedding requests in flight at once to an OpenAI-compatible server."""
+    return _env_int("PLAYGROUND_EMBED_REQUESTS", 4)
+
+
+def embed_batch() -> int:
+    """``PLAYGROUND_EMBED_BATCH``: texts per embedding request to an OpenAI-compatible server (32: TEI's default
+    most a client may send at once)."""
+    return _env_int("PLAYGROUND_EMBED_BATCH", 32)
 
 
 def threads() -> int:

