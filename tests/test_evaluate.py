@@ -260,6 +260,7 @@ def test_card_round_trip_and_reproduce(small_run, embedded, embed_model, smollm,
         titles = [line.split(": ")[0] for line in summary.behaviour_notes()]
         assert titles == [row["behaviour"] for row in summary.behaviour_rows()]
     assert "Known before" in page and "Base already right" in page
+    assert page.count('"automargin":true') >= 2 * 4, "each figure's axes make room for their labels"
 
     monkeypatch.setenv("PLAYGROUND_HOME", str(home))  # the fixture's home: the card's run lives there
     new = reproduce(paths["json"], catalogue=Catalogue([embedded]), embed_model=embed_model)
@@ -430,6 +431,7 @@ def test_evaluate_page_runs_two_questions_and_plots_the_four_conditions(monkeypa
     table = next(t for t in map(table_shown, at.table) if "measure" in t.columns).set_index("measure")
     assert list(table.columns) == labels and set(table.loc["n"]) == {"2"}, "a column per condition"
     assert "model" not in table.index and any(c.value.startswith("Models: Base, Base\\+RAG") for c in at.caption)
+    assert any("**Correct**: the answer contains" in c.value for c in at.caption), "a plain line per measure shown"
 
 
 def test_cost_figure_names_every_condition_when_points_coincide():
