@@ -220,6 +220,18 @@ def test_training_can_be_cancelled_between_steps(sample_dataset):
     assert result.cancelled and result.steps == 1 < result.total_steps
 
 
+def test_time_left_comes_from_the_pace_of_the_steps(sample_dataset):
+    from playground.finetune.pipeline import WRITE_S, TrainingJob
+
+    job = TrainingJob(sample_dataset, LoraSettings(), base=None, name="pace", state="running")  # type: ignore[arg-type]
+    job.step_times = [100.0]
+    assert job.remaining is None, "one step gives no pace yet"
+    job.step_times = [100.0, 102.0, 104.0]  # three steps, two seconds apart
+    assert job.steps > 3 and job.remaining == pytest.approx((job.steps - 3) * 2.0 + WRITE_S)
+    job.state = "done"
+    assert job.remaining is None, "nothing is left once it stopped"
+
+
 def _llama_next(llm, tokens: list[int]) -> int:
     llm.reset()
     llm.eval(tokens)
