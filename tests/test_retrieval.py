@@ -96,8 +96,8 @@ FLOORS = {
 }
 
 
-# Measured 2026-12-05 on the SQLite pages: 35 of 133 generated questions pass every gate (0.26), 48 of 237
-# training Q&A (0.20); the floors leave 0.04 of slack. `python -m playground finetune --docs
+# Measured 2026-12-05 on the SQLite pages: 35 of 133 generated questions pass every gate (0.26), 44 of 234
+# training Q&A (0.19); the floors leave 0.02 to 0.04 of slack. `python -m playground finetune --docs
 # bench/data/sqlite_docs --preset quick --report-only` prints the training share.
 GATE_FLOORS = {"questions": 0.22, "training": 0.17}
 
