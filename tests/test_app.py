@@ -155,7 +155,8 @@ def test_documents_upload_build_browse_update_and_remove(monkeypatch):
     assert [m.value for m in at.metric][:2] == ["2", str(len(at.dataframe[1].value))]
     first_build = ui.embed_model().texts_embedded
 
-    at.text_input[0].set_value("Ghent").run()  # chunk search
+    # the chunk search, by its label: the vector store's form puts text inputs before it
+    next(t for t in at.text_input if t.label == "Search chunks").set_value("Ghent").run()
     found = at.dataframe[1].value
     assert len(found) >= 1 and found["text"].str.contains("Ghent").all()
 
