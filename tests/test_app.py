@@ -371,6 +371,12 @@ def test_the_freshness_form_proposes_the_document_that_holds_the_fact_and_undo_s
     assert lineage == [ui.plain(note)] * 2
     assert any(ui.plain("14 November 2025") in c.value for c in at.caption if c.value.startswith("Expected answer"))
     assert at.text_input(key="edit_old").value == "14 November 2025" and at.text_input(key="edit_new").value == ""
+    # Under before and after, the lesson: what each answer did with the change (the fine-tune cannot follow it).
+    from playground.readout import change_lesson
+
+    lesson = change_lesson(at.session_state["compare_shown"], Workspace("sample").edits())
+    assert any(line.startswith("Fine-tuned") for line in lesson), lesson
+    assert "\n\n".join(ui.cards.plain(line) for line in lesson) in [i.value for i in at.info]
 
     # Undo: the answers from before the change come back, and the form starts again from them.
     submit(at, "Undo every change")
