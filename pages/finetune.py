@@ -16,6 +16,7 @@ from playground.finetune.dataset import (
 from playground.finetune.pipeline import TrainingJob, resolve_base
 from playground.finetune.report import loss_figure
 from playground.finetune.settings import (
+    DEFAULT_PRESET,
     PRECISIONS,
     PRESETS,
     RECIPE_HELP,
@@ -41,7 +42,7 @@ for message in listing.errors.values():
 preset_name = st.selectbox(
     "Preset",
     list(PRESETS),
-    index=list(PRESETS).index("quick"),  # in front of an audience: the whole path in well under a minute
+    index=list(PRESETS).index(DEFAULT_PRESET),
     key="ft_preset",
 )
 preset = PRESETS[preset_name]

@@ -4,7 +4,7 @@
     python -m playground ask --docs sample_docs --question "..." [--base M] [--finetuned M] [--json]
     python -m playground models [--json]
     python -m playground eval --docs sample_docs --questions sample_docs/questions.jsonl [--limit N] [--json]
-    python -m playground finetune --docs sample_docs [--preset sample] [--base M] [--register-ollama [NAME]]
+    python -m playground finetune --docs sample_docs [--preset quick] [--base M] [--register-ollama [NAME]]
     python -m playground claims --docs sample_docs [--claim ID ...] [--finetuned M] [--json] [--report FILE]
     python -m playground decide --docs sample_docs --changes-per-month N --questions-per-day N [--latency-s S] --json
     python -m playground arena --docs sample_docs [--pairs base+rag:ft ...] [--judge M] [--questions FILE] --json
@@ -155,11 +155,16 @@ def _add_eval_parser(sub: Any) -> None:
 
 
 def _add_finetune_parser(sub: Any) -> None:
-    from playground.finetune.settings import PRESETS, LoraSettings
+    from playground.finetune.settings import DEFAULT_PRESET, PRESETS, LoraSettings
 
     p = sub.add_parser("finetune", help="train a LoRA adapter from the documents and add it to the catalogue")
     p.add_argument("--docs", required=True, type=Path, help="folder (or one file) of documents to learn from")
-    p.add_argument("--preset", default="sample", choices=list(PRESETS), help="dataset recipe and LoRA settings")
+    p.add_argument(
+        "--preset",
+        default=DEFAULT_PRESET,
+        choices=list(PRESETS),
+        help=f"dataset recipe and LoRA settings (default: {DEFAULT_PRESET}, as on the Fine-tune page)",
+    )
     p.add_argument("--base", help="base model id or name (default: the embedded SmolLM2; ollama:<name> for Ollama)")
     p.add_argument("--name", help="adapter name in the catalogue (default: the preset's, else <workspace>-ft)")
     p.add_argument("--out", type=Path, help="adapter file (.gguf) or folder (default: $PLAYGROUND_HOME/models)")
@@ -825,9 +830,20 @@ def cmd_arena(args: argparse.Namespace) -> int:
         for i, q in enumerate(questions):
             for pair in matches:
                 progress(i / len(questions), f"Answering: {q.question[:60]} ({pair[0].key} vs {pair[1].key})")
-                rounds.append(new_round(store, q.question, pair, gold=q.answer or None, catalogue=catalogue,
-                                        base=base, finetuned=finetuned, index=index,
-                                        retrieval=_retrieval(args), generation=generation))
+                rounds.append(
+                    new_round(
+                        store,
+                        q.question,
+                        pair,
+                        gold=q.answer or None,
+                        catalogue=catalogue,
+                        base=base,
+                        finetuned=finetuned,
+                        index=index,
+                        retrieval=_retrieval(args),
+                        generation=generation,
+                    )
+                )
         out["judge"] = judge_rounds(store, rounds, catalogue, judge, progress=progress).as_dict()
     fit = rate(store.outcomes(), labels=labels(store.rounds()), resamples=args.resamples)
     out["ratings"] = fit.as_dict()
@@ -838,8 +854,10 @@ def cmd_arena(args: argparse.Namespace) -> int:
         return 0
     print(fit.sentence())
     for row in fit.leaderboard():
-        print(f"{row['rank']}. {row['label']:<28} Elo {row['elo']:>5} ({row['elo_low']}-{row['elo_high']})  "
-              f"{row['votes']} votes")
+        print(
+            f"{row['rank']}. {row['label']:<28} Elo {row['elo']:>5} ({row['elo_low']}-{row['elo_high']})  "
+            f"{row['votes']} votes"
+        )
     if "judge" in out:
         j = out["judge"]
         print(f"Judge {j['judge']}: {j['votes']} votes, {j['position_bias']} flipped with the order")

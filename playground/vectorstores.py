@@ -63,9 +63,8 @@ class Engine:
     extra: ClassVar[str]  # the optional extra that installs it: pip install -e '.[<extra>]'
     url_example: ClassVar[str]
     start: ClassVar[str]  # how to start one to try it, for the message when none answers ({port}: the URL's)
-    approximate: ClassVar[bool] = True
-    # Index and search settings, in the integration's own names, chosen so that the top 20 holds >= 0.95 of the
-    # exact top 20 at 100k chunks (python -m bench --scale prints the recall beside the latency).
+    # Index and search settings, in the integration's own names, chosen to keep a question's top 20 near the exact
+    # top 20 (the goal: 0.95 at 100k chunks) at a bounded cost; python -m bench --scale prints both, beside them.
     tuned: ClassVar[dict[str, Any]] = {}
 
     def valid_url(self, url: str) -> bool:
@@ -341,6 +340,8 @@ class VectorStoreSettings(_Config):
         if self.kind in ENGINES:
             engine = ENGINES[self.kind]
             _require(engine.valid_url(self.url), "VectorStoreSettings", "url", self.url, f"e.g. {engine.url_example}")
+            if _host_port(self.url) is None:  # a local file (Milvus Lite): the same one from any working folder
+                object.__setattr__(self, "url", str(Path(self.url).expanduser().resolve()))
 
     @property
     def engine(self) -> Engine | None:

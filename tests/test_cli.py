@@ -137,4 +137,4 @@ def test_the_index_can_use_an_ollama_embedding_model(capsys, monkeypatch):
 def test_an_unknown_embedding_model_is_refused(capsys):
     args = ["retrieve", "--docs", str(SAMPLE_DOCS), "--question", QUESTION, "--embed-model", "bert"]
     assert main(args) == 2
-    assert "use 'all-MiniLM-L6-v2' or 'ollama:<model>'" in capsys.readouterr().err
+    assert "use 'all-MiniLM-L6-v2', 'ollama:<model>' or 'openai:<model>'" in capsys.readouterr().err
