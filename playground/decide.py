@@ -171,8 +171,11 @@ class BreakEven:
 
         >>> BreakEven("base+rag", "ft", 0.25, 1.5).sentence()
         'Fine-tuned costs less than Base+RAG from day 8 on (1.50 each by then)'
+        >>> BreakEven("base+rag", "ft", 0.01, 0.02).sentence()
+        'Fine-tuned costs less than Base+RAG from the first day on (0.02 each by then)'
         """
-        when = f"day {round(self.month * DAYS_PER_MONTH)}" if self.month < 1 else f"month {self.month:.1f}"
+        days = self.month * DAYS_PER_MONTH
+        when = "the first day" if days < 1 else f"day {round(days)}" if self.month < 1 else f"month {self.month:.1f}"
         return (
             f"{LABELS[self.cheaper_after]} costs less than {LABELS[self.cheaper_before]} from {when} on "
             f"({self.cost:.2f} each by then)"

@@ -107,7 +107,7 @@ def latest_result(lab: Lab, claim_id: str) -> tuple[ClaimResult, dict[str, Any]]
     exact = load_result(lab, claim_id)
     if exact is not None:
         return exact, lab.config.as_dict()
-    same = {k: v for k, v in json.loads(json.dumps(lab.describe(), default=str)).items() if k != "config"}
+    same = _inputs(json.loads(json.dumps(lab.describe(), default=str)))
     found: list[tuple[str, ClaimResult, dict[str, Any]]] = []
     root = lab.folder.parent
     for path in root.glob(f"*/{claim_id}.json") if root.is_dir() else []:
@@ -116,12 +116,26 @@ def latest_result(lab: Lab, claim_id: str) -> tuple[ClaimResult, dict[str, Any]]
             result = ClaimResult.from_dict(json.loads(path.read_text(encoding="utf-8")))
         except (OSError, ValueError, TypeError):
             continue
-        if {k: v for k, v in described.items() if k != "config"} == same:
+        if _inputs(described) == same:
             found.append((result.finished, result, described.get("config", {})))
     if not found:
         return None
     _, result, config = max(found, key=lambda item: item[0])
     return result, config
+
+
+def _inputs(described: dict[str, Any]) -> dict[str, Any]:
+    """What a result was measured on, without the experiment's size and the question set's name: the same
+    questions are the same evidence whether the command line named them after their folder or the web app after
+    its workspace.
+
+    >>> _inputs({"config": {"questions": 30}, "questions": {"name": "sample_docs", "sha256": "ab"}, "index": 1})
+    {'questions': {'sha256': 'ab'}, 'index': 1}
+    """
+    out = {k: v for k, v in described.items() if k != "config"}
+    if isinstance(out.get("questions"), dict):
+        out["questions"] = {k: v for k, v in out["questions"].items() if k != "name"}
+    return out
 
 
 def save_result(lab: Lab, result: ClaimResult) -> None:
