@@ -42,15 +42,7 @@ base, finetuned = ui.chosen_models(listing)
 assert base is not None
 
 ws = ui.workspace()
-try:
-    index = ui.current_index() if ws.signature() else None
-except PlaygroundError as err:
-    st.error(ui.plain(str(err)))
-    st.stop()
-if index is None:
-    st.info(f"Workspace **{ws.name}** has no documents yet: the claims are tested on documents.")
-    st.page_link("pages/documents.py", label="Add documents", icon=":material/description:")
-    st.stop()
+index = ui.index_or_stop("the claims are tested on documents")
 
 with st.expander(f"House style of this workspace: {ui.plain(ws.style_rule().description)}", icon=":material/style:"):
     st.caption("The consistency claim counts answers that follow this rule; the Evaluate page shows it too.")

@@ -21,15 +21,7 @@ base, finetuned = ui.chosen_models(listing)
 assert base is not None
 
 ws = ui.workspace()
-try:
-    index = ui.current_index() if ws.signature() else None
-except PlaygroundError as err:
-    st.error(ui.plain(str(err)))
-    st.stop()
-if index is None:
-    st.info(f"Workspace **{ws.name}** has no documents yet: the evidence is measured on documents.")
-    st.page_link("pages/documents.py", label="Add documents", icon=":material/description:")
-    st.stop()
+index = ui.index_or_stop("the evidence is measured on documents")
 
 # -- the situation: a short form, its defaults stated; kept in the session so a rerun keeps it -------------------
 defaults = Situation()

@@ -18,7 +18,7 @@ os.environ.setdefault("PLAYGROUND_WARM_UP", "0")
 
 from playground.models.base import ModelInfo
 
-from .helpers import ROOT, SAMPLE_DOCS
+from .helpers import ROOT, SAMPLE_DOCS, home_at
 
 
 @pytest.fixture(autouse=True)
@@ -60,15 +60,8 @@ def sample_index(tmp_path_factory: pytest.TempPathFactory, embed_model, sample_f
     """The sample corpus indexed once for the session, in a home of its own."""
     from playground.index import build_index
 
-    old = os.environ.get("PLAYGROUND_HOME")
-    os.environ["PLAYGROUND_HOME"] = str(tmp_path_factory.mktemp("sample-home"))
-    try:
+    with home_at(tmp_path_factory.mktemp("sample-home")):
         return build_index(sample_files, embed_model=embed_model, workspace="sample")
-    finally:
-        if old is None:
-            os.environ.pop("PLAYGROUND_HOME", None)
-        else:
-            os.environ["PLAYGROUND_HOME"] = old
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,8 @@ module imports another one.
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,22 @@ from playground.models.base import Generation, Message, Metrics, ModelInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DOCS = ROOT / "sample_docs"
+
+
+@contextlib.contextmanager
+def home_at(home: Path) -> Iterator[Path]:
+    """``PLAYGROUND_HOME`` set to ``home`` while a module- or session-scoped fixture builds (``monkeypatch`` lives
+    one test only), then restored."""
+    old = os.environ.get("PLAYGROUND_HOME")
+    os.environ["PLAYGROUND_HOME"] = str(home)
+    try:
+        yield home
+    finally:
+        if old is None:
+            os.environ.pop("PLAYGROUND_HOME", None)
+        else:
+            os.environ["PLAYGROUND_HOME"] = old
+
 
 FRANCE: list[Message] = [
     {"role": "system", "content": "You are a helpful assistant."},

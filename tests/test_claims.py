@@ -20,7 +20,7 @@ from playground.claims.report import write_report
 from playground.evaluate.questions import UNANSWERABLE, workspace_questions
 from playground.models import Catalogue
 
-from .helpers import ROOT, SAMPLE_DOCS
+from .helpers import ROOT, SAMPLE_DOCS, home_at
 
 TINY = ClaimsConfig(
     questions=3, latency_questions=2, unanswerable=2, changed_facts=1, contradicted=1, general=6, max_tokens=40
@@ -51,14 +51,8 @@ def test_unanswerable_questions_name_nothing_the_documents_hold(sample_files):
 
 @pytest.fixture(scope="module")
 def lab_home(tmp_path_factory):
-    home = tmp_path_factory.mktemp("claims-home")
-    old = os.environ.get("PLAYGROUND_HOME")
-    os.environ["PLAYGROUND_HOME"] = str(home)
-    yield home
-    if old is None:
-        os.environ.pop("PLAYGROUND_HOME", None)
-    else:
-        os.environ["PLAYGROUND_HOME"] = old
+    with home_at(tmp_path_factory.mktemp("claims-home")) as home:
+        yield home
 
 
 @pytest.fixture(scope="module")

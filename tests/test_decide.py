@@ -30,7 +30,7 @@ from playground.decide import (
 )
 from playground.errors import ConfigError
 
-from .helpers import ROOT, SAMPLE_DOCS
+from .helpers import ROOT, SAMPLE_DOCS, home_at
 
 # -- the cost arithmetic, by hand ----------------------------------------------------------------------------------
 
@@ -105,14 +105,8 @@ WEEKLY = {"changes_per_month": 4.3, "questions_per_day": 100}
 
 @pytest.fixture(scope="module")
 def evidence_home(tmp_path_factory):
-    home = tmp_path_factory.mktemp("decide-home")
-    old = os.environ.get("PLAYGROUND_HOME")
-    os.environ["PLAYGROUND_HOME"] = str(home)
-    yield home
-    if old is None:
-        os.environ.pop("PLAYGROUND_HOME", None)
-    else:
-        os.environ["PLAYGROUND_HOME"] = old
+    with home_at(tmp_path_factory.mktemp("decide-home")) as home:
+        yield home
 
 
 @pytest.fixture(scope="module")

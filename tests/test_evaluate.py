@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import html
 import json
-import os
 import random
 import shutil
 import threading
@@ -37,7 +36,7 @@ from playground.evaluate.metrics import embedding_similarity, first_relevant_ran
 from playground.evaluate.run import RANK_DEPTH, relevant_ids
 from playground.models import Catalogue
 
-from .helpers import ROOT, SAMPLE_DOCS, FakeBackend, table_shown
+from .helpers import ROOT, SAMPLE_DOCS, FakeBackend, home_at, table_shown
 
 FAST = GenerationParams(max_tokens=48)
 
@@ -158,10 +157,7 @@ def test_model_written_questions_show_their_prompt_and_keep_only_grounded_answer
 @pytest.fixture(scope="module")
 def small_run(tmp_path_factory, embedded, smollm, sample_index, embed_model):
     """Three sample questions through the four conditions on the bundled model (answers capped at 48 tokens)."""
-    home = tmp_path_factory.mktemp("eval-home")
-    old = os.environ.get("PLAYGROUND_HOME")
-    os.environ["PLAYGROUND_HOME"] = str(home)
-    try:
+    with home_at(tmp_path_factory.mktemp("eval-home")) as home:
         questions = workspace_questions(SAMPLE_DOCS, name="sample")
         calls: list[tuple[float, str]] = []
         run = evaluate(
@@ -175,11 +171,6 @@ def small_run(tmp_path_factory, embedded, smollm, sample_index, embed_model):
             progress=lambda f, m: calls.append((f, m)),
         )
         yield run, home, calls
-    finally:
-        if old is None:
-            os.environ.pop("PLAYGROUND_HOME", None)
-        else:
-            os.environ["PLAYGROUND_HOME"] = old
 
 
 @pytest.mark.slow

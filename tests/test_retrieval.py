@@ -4,8 +4,6 @@ bench/data/sqlite_docs), measured as ``python -m bench --retrieval`` measures th
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from bench.retrieval import CORPORA, scores
@@ -13,6 +11,8 @@ from playground.documents import load_folder, load_questions
 from playground.evaluate.questions import UNANSWERABLE, load_question_file
 from playground.index import SearchRecipe, build_index, embed_text
 from playground.models import SQLITE_HIT5
+
+from .helpers import home_at
 
 
 @pytest.fixture(scope="module")
@@ -26,15 +26,8 @@ def sqlite_index(tmp_path_factory: pytest.TempPathFactory, embed_model):
 
 
 def _corpus_index(corpus: str, tmp_path_factory: pytest.TempPathFactory, embed_model):
-    old = os.environ.get("PLAYGROUND_HOME")
-    os.environ["PLAYGROUND_HOME"] = str(tmp_path_factory.mktemp(f"{corpus}-home"))
-    try:
+    with home_at(tmp_path_factory.mktemp(f"{corpus}-home")):
         return build_index(load_folder(CORPORA[corpus]), embed_model=embed_model, workspace=corpus)
-    finally:
-        if old is None:
-            os.environ.pop("PLAYGROUND_HOME", None)
-        else:
-            os.environ["PLAYGROUND_HOME"] = old
 
 
 def test_retrieval_floors_on_the_sample(sample_index, sample_questions):

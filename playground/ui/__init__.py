@@ -53,7 +53,15 @@ from playground.ui.state import (
     workspace_name,
     workspaces,
 )
-from playground.ui.widgets import batched, highlight, model_pickers, models_sidebar, progress_bar, text_table
+from playground.ui.widgets import (
+    batched,
+    highlight,
+    index_or_stop,
+    model_pickers,
+    models_sidebar,
+    progress_bar,
+    text_table,
+)
 from playground.workspace import SAMPLE
 
 __all__ = [
@@ -74,6 +82,7 @@ __all__ = [
     "embedded_backend",
     "highlight",
     "history",
+    "index_or_stop",
     "index_state",
     "listing",
     "loaded_files",

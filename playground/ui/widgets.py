@@ -11,6 +11,8 @@ from typing import Any
 import streamlit as st
 
 from playground.config import Progress
+from playground.errors import PlaygroundError
+from playground.index import PlaygroundIndex
 from playground.models import Listing
 from playground.ui import state
 
@@ -142,4 +144,22 @@ def models_sidebar() -> Listing:
     return listing
 
 
-__all__ = ["batched", "highlight", "model_pickers", "models_sidebar", "progress_bar", "text_table"]
+def index_or_stop(needs: str) -> PlaygroundIndex:
+    """The current workspace's index; without documents (or with an index that cannot load) the page says so,
+    ``needs`` saying what it needs them for, links to Documents and stops."""
+    from playground.ui.cards import plain  # cards draws with these widgets
+
+    ws = state.workspace()
+    try:
+        index = state.current_index()
+    except PlaygroundError as err:
+        st.error(plain(str(err)))
+        st.stop()
+    if index is None:
+        st.info(f"Workspace **{ws.name}** has no documents yet: {needs}.")
+        st.page_link("pages/documents.py", label="Add documents", icon=":material/description:")
+        st.stop()
+    return index
+
+
+__all__ = ["batched", "highlight", "index_or_stop", "model_pickers", "models_sidebar", "progress_bar", "text_table"]
