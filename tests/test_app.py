@@ -115,6 +115,17 @@ def test_documents_say_when_an_upload_is_renamed_and_leave_missing_pages_empty()
     assert list(table["pages"]) == [""], "a file without pages shows an empty cell, not None"
 
 
+@pytest.mark.parametrize(
+    ("name", "needs"),
+    [("claims.py", "the claims are tested on documents"), ("decide.py", "the evidence is measured on documents")],
+)
+def test_claims_and_decide_in_a_workspace_without_documents_say_what_they_need_them_for(name, needs):
+    at = page(name, workspace="empty")
+    assert not at.exception
+    assert [i.value for i in at.info] == [f"Workspace **empty** has no documents yet: {needs}."]
+    assert not at.button, "nothing to run until there are documents"
+
+
 def test_documents_upload_build_browse_update_and_remove(monkeypatch):
     monkeypatch.setenv("PLAYGROUND_MAX_FILE_MB", "1")
     at = page("documents.py", workspace="mine")
