@@ -204,8 +204,8 @@ class Milvus(Engine):
 
     def _uri(self, settings: VectorStoreSettings) -> str:
         url = settings.url.strip()
-        if _host_port(url) is None:  # Milvus Lite: a local file, one folder per file
-            path = Path(url).expanduser().resolve()
+        if _host_port(url) is None:  # Milvus Lite: a local file (made absolute by the settings), one folder per file
+            path = Path(url)
             path.parent.mkdir(parents=True, exist_ok=True)
             return str(path)
         return url
@@ -342,7 +342,7 @@ class VectorStoreSettings(_Config):
             engine = ENGINES[self.kind]
             _require(engine.valid_url(self.url), "VectorStoreSettings", "url", self.url, f"e.g. {engine.url_example}")
             if _host_port(self.url) is None:  # a local file (Milvus Lite): the same one from any working folder
-                object.__setattr__(self, "url", str(Path(self.url).expanduser().resolve()))
+                object.__setattr__(self, "url", str(Path(self.url.strip()).expanduser().resolve()))
 
     @property
     def engine(self) -> Engine | None:
