@@ -99,6 +99,39 @@ def test_a_newcomer_reaches_four_answers_with_sources_in_one_click_and_one_quest
         assert sum(channels) < 3 * 80, f"dark mode shows a dark page, not {background}"
         page.screenshot(path=str(shots / "compare-dark.png"))
 
+        # Freshness, as a presenter runs it, on the first try: the form proposes the document that holds the expected
+        # answer, a new date is typed, the index is updated and the question asked again. The RAG cards read the new
+        # value from their passages; the fine-tuned ones keep their lineage: these documents, before the edit. (On
+        # the first question: its passage is the first by a wide margin, so which passages come back does not hang on
+        # the last digits of a cosine, as the founding date's fifth place at top-k 5 does.)
+        page.get_by_text("Change a fact in the documents (freshness)").click()
+        assert page.get_by_role("combobox", name="Document").input_value() == "product_catalog.pdf"
+        assert page.get_by_role("textbox", name="Text to change").input_value() == "2 October 2023"
+        page.get_by_role("textbox", name="New text").fill("14 November 2025")
+        page.get_by_role("button", name="Change it and ask again").click()
+        page.get_by_text("Before and after the change").wait_for(timeout=420_000)
+        # The history counts this session's finished questions: the reload above began a new one.
+        page.get_by_text("This session's questions (1)").wait_for(timeout=420_000)
+        page.get_by_text("Sources (3)").last.click()  # Fine-tuned+RAG's, the last card: closed by default
+        page.wait_for_timeout(500)
+        after = cards(page)
+        page.get_by_text("Before and after the change").scroll_into_view_if_needed()
+        page.screenshot(path=str(shots / "freshness.png"))
+        found = {label: "14 November 2025" in body for label, body in after.items()}
+        assert found["Base+RAG"] and found["Fine-tuned+RAG"], (found, after["Base+RAG"][-1500:])
+        # The model-only answers cannot know it (their cards name it only as the expected answer).
+        assert all("14 November 2025" not in after[label].split("\n\n")[2] for label in ("Base", "Fine-tuned"))
+        for label in ("Fine-tuned", "Fine-tuned+RAG"):
+            assert "Fine-tuned on these documents, before 1 fact edit" in after[label], after[label][:600]
+            assert "other documents" not in after[label]
+        page.get_by_role("button", name="Undo every change").click()
+        page.get_by_text("Changes in force").wait_for(state="detached", timeout=60_000)
+        page.get_by_text("Expected answer (from the workspace's question set): 2 October 2023").wait_for()
+        assert page.get_by_role("textbox", name="Text to change").input_value() == "2 October 2023"
+        assert page.get_by_role("textbox", name="New text").input_value() == ""
+        assert page.get_by_text("before 1 fact edit").count() == 0
+        assert {label: body.split("\n\n")[2] for label, body in cards(page).items()} == answers  # as before
+
         # Leaving mid-answer: back on Compare the box and the grid name the same question, and the cards that
         # were interrupted say so without a verdict (an answer never given is not wrong).
         page.get_by_text(FOUNDED, exact=True).click()  # the example about the founding date
@@ -122,38 +155,8 @@ def test_a_newcomer_reaches_four_answers_with_sources_in_one_click_and_one_quest
         slider.press("ArrowRight")
         page.get_by_text("Made with top-k 3 (now 5)").wait_for(timeout=60_000)
         page.get_by_role("button", name="Ask", exact=True).click()
-        # The history counts this session's finished questions: the reload above began a new one.
-        page.get_by_text("This session's questions (1)").wait_for(timeout=420_000)
-        assert page.get_by_text("Made with top-k").count() == 0
-
-        # Freshness, as a presenter runs it, on the first try: the form proposes the document that holds the expected
-        # answer, a new date is typed, the index is updated and the question asked again. The RAG cards read the new
-        # value from their passages; the fine-tuned ones keep their lineage: these documents, before the edit.
-        page.get_by_text("Change a fact in the documents (freshness)").click()
-        assert page.get_by_role("combobox", name="Document").input_value() == "company_overview.md"
-        assert page.get_by_role("textbox", name="Text to change").input_value() == "9 March 2011"
-        page.get_by_role("textbox", name="New text").fill("14 November 2025")
-        page.get_by_role("button", name="Change it and ask again").click()
-        page.get_by_text("Before and after the change").wait_for(timeout=420_000)
         page.get_by_text("This session's questions (2)").wait_for(timeout=420_000)
-        page.get_by_text("Sources (5)").last.click()  # Fine-tuned+RAG's, the last card: closed by default
-        page.wait_for_timeout(500)
-        after = cards(page)
-        page.get_by_text("Before and after the change").scroll_into_view_if_needed()
-        page.screenshot(path=str(shots / "freshness.png"))
-        found = {label: "14 November 2025" in body for label, body in after.items()}
-        assert found["Base+RAG"] and found["Fine-tuned+RAG"], (found, after["Base+RAG"][-1500:])
-        # The model-only answers cannot know it (their cards name it only as the expected answer).
-        assert all("14 November 2025" not in after[label].split("\n\n")[2] for label in ("Base", "Fine-tuned"))
-        for label in ("Fine-tuned", "Fine-tuned+RAG"):
-            assert "Fine-tuned on these documents, before 1 fact edit" in after[label], after[label][:600]
-            assert "other documents" not in after[label]
-        page.get_by_role("button", name="Undo every change").click()
-        page.get_by_text("Changes in force").wait_for(state="detached", timeout=60_000)
-        page.get_by_text("Expected answer (from the workspace's question set): 9 March 2011").wait_for()
-        assert page.get_by_role("textbox", name="Text to change").input_value() == "9 March 2011"
-        assert page.get_by_role("textbox", name="New text").input_value() == ""
-        assert page.get_by_text("before 1 fact edit").count() == 0
+        assert page.get_by_text("Made with top-k").count() == 0
 
         # Claims: one cheap claim end to end, its verdict with numbers, still there after a reload.
         page.get_by_role("link", name="Claims").click()
