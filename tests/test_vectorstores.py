@@ -195,7 +195,7 @@ def test_a_server_wide_store_is_every_workspaces_default(database, monkeypatch):
 
 
 # -- approximate search at the chosen settings ---------------------------------------------------------------
-RECALL_CHUNKS = 10_000  # Chroma's defaults held 0.69 of the exact top 20 here, its chosen settings 0.97-0.98
+RECALL_CHUNKS = 10_000  # Chroma's defaults held 0.69-0.71 of the exact top 20 here, its chosen settings 0.998
 RECALL_QUESTIONS = 30
 
 
